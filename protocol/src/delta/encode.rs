@@ -1,0 +1,147 @@
+//! Server side: encode a client's current view against its baseline.
+
+use crate::bits::BitWriter;
+use crate::delta::DeltaStats;
+use crate::delta::record::{Reference, diff_mask, write_record};
+use crate::entity::{EntityId, EntityKind};
+use crate::tuning::MAX_NAME_BYTES;
+use crate::view::{ViewEntry, checksum};
+
+/// Reusable buffers for encoding deltas; keep one per client to avoid allocation.
+#[derive(Debug, Default)]
+pub struct DeltaEncoder {
+    bits: BitWriter,
+    /// (skip, index into current or `None` when the entity left), per touched baseline entry.
+    touched: Vec<(u32, Option<usize>)>,
+    /// Indexes into current of entities entering the view.
+    entered: Vec<usize>,
+}
+
+/// One encoded delta, borrowing the encoder's buffer.
+#[derive(Debug)]
+pub struct EncodedDelta<'a> {
+    /// `tick − baseline tick`, or 0 for a full snapshot. Goes into [`crate::message::Delta`].
+    pub baseline_age: u16,
+    /// The bit-packed payload.
+    pub payload: &'a [u8],
+    /// What the payload carries.
+    pub stats: DeltaStats,
+}
+
+impl DeltaEncoder {
+    /// A new encoder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Encodes `current` (the view at `tick`, sorted by id) against `baseline`
+    /// (`(tick, entities)` the client holds; `None` for a full snapshot).
+    ///
+    /// A baseline older than `u16::MAX` ticks, or not older than `tick`, is
+    /// ignored and a full snapshot is sent instead. `name_of` gives the names of
+    /// players entering the view.
+    pub fn encode<'n>(
+        &mut self,
+        baseline: Option<(u32, &[ViewEntry])>,
+        tick: u32,
+        current: &[ViewEntry],
+        name_of: impl Fn(EntityId) -> Option<&'n str>,
+    ) -> EncodedDelta<'_> {
+        let baseline = baseline.and_then(|(base_tick, entities)| {
+            let age = tick.wrapping_sub(base_tick);
+            u16::try_from(age)
+                .ok()
+                .filter(|a| *a > 0)
+                .map(|a| (a, entities))
+        });
+        let (baseline_age, base) = baseline.unwrap_or((0, &[]));
+        let dt = u32::from(baseline_age);
+
+        self.touched.clear();
+        self.entered.clear();
+        let mut stats = DeltaStats::default();
+        let (mut bi, mut ci, mut skip) = (0, 0, 0u32);
+        while bi < base.len() || ci < current.len() {
+            let b = base.get(bi);
+            let c = current.get(ci);
+            match (b, c) {
+                (Some((bid, bs)), Some((cid, cs))) if bid == cid => {
+                    if diff_mask(&Reference::baseline(*bs, dt, tick), cs) == 0 {
+                        skip += 1;
+                    } else {
+                        self.touched.push((skip, Some(ci)));
+                        stats.changed += 1;
+                        skip = 0;
+                    }
+                    bi += 1;
+                    ci += 1;
+                }
+                (Some((bid, _)), Some((cid, _))) if cid < bid => {
+                    self.entered.push(ci);
+                    ci += 1;
+                }
+                (Some(_), _) => {
+                    self.touched.push((skip, None));
+                    stats.left += 1;
+                    skip = 0;
+                    bi += 1;
+                }
+                (None, Some(_)) => {
+                    self.entered.push(ci);
+                    ci += 1;
+                }
+                (None, None) => unreachable!("loop condition"),
+            }
+        }
+        stats.entered = self.entered.len() as u32;
+
+        let w = &mut self.bits;
+        w.clear();
+        w.write_bits(u32::from(checksum(tick, current)), 16);
+        w.write_golomb(self.touched.len() as u64, 2);
+        let mut base_cursor = 0usize;
+        for &(skip, cur) in &self.touched {
+            base_cursor += skip as usize;
+            w.write_golomb(u64::from(skip), 0);
+            match cur {
+                None => w.write_bool(true),
+                Some(ci) => {
+                    w.write_bool(false);
+                    let reference = Reference::baseline(base[base_cursor].1, dt, tick);
+                    let cs = &current[ci].1;
+                    write_record(w, &reference, cs, diff_mask(&reference, cs));
+                }
+            }
+            base_cursor += 1;
+        }
+        w.write_golomb(self.entered.len() as u64, 2);
+        let mut next_id = 0u64;
+        for &ci in &self.entered {
+            let (id, s) = &current[ci];
+            w.write_golomb(u64::from(id.0) - next_id, 4);
+            next_id = u64::from(id.0) + 1;
+            w.write_bits(u32::from(s.kind as u8), 2);
+            let reference = Reference::entry(s.kind, tick);
+            write_record(w, &reference, s, diff_mask(&reference, s));
+            if s.kind == EntityKind::Player {
+                let name = truncate_name(name_of(*id).unwrap_or(""));
+                w.write_golomb(name.len() as u64, 2);
+                w.write_bytes(name.as_bytes());
+            }
+        }
+        EncodedDelta {
+            baseline_age,
+            payload: w.finish(),
+            stats,
+        }
+    }
+}
+
+/// `name` cut to at most [`MAX_NAME_BYTES`] bytes on a character boundary.
+pub fn truncate_name(name: &str) -> &str {
+    let mut end = name.len().min(MAX_NAME_BYTES);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
+}

@@ -1,0 +1,267 @@
+//! Round-trip tests: every delta applied to its baseline reproduces the encoder's view.
+
+use super::*;
+use crate::entity::{EntityId, EntityKind, EntityState};
+use crate::message::Delta;
+use crate::view::{View, ViewEntry};
+
+/// A small deterministic generator, so failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn range(&mut self, lo: i32, hi: i32) -> i32 {
+        lo + self.below((hi - lo) as u64 + 1) as i32
+    }
+}
+
+fn random_entity(rng: &mut Rng) -> EntityState {
+    let kind = EntityKind::from_code(rng.below(3) as u8).expect("valid code");
+    EntityState {
+        kind,
+        x: rng.range(0, 64_000),
+        y: rng.range(0, 64_000),
+        vx: rng.range(-300, 300),
+        vy: rng.range(-300, 300),
+        health: rng.below(101) as u8,
+        score: rng.below(1000) as u32,
+        aim: rng.next() as u8,
+        dash_cooldown: rng.below(61) as u8,
+        respawn_tick: if rng.below(4) == 0 {
+            rng.below(1 << 20) as u32
+        } else {
+            0
+        },
+        owner: EntityId(rng.below(5000) as u32),
+    }
+}
+
+/// Steps a view the way a world might: most entities coast, some change, some leave, some enter.
+fn evolve(rng: &mut Rng, view: &[ViewEntry], dt: i32, next_id: &mut u32) -> Vec<ViewEntry> {
+    let mut out = Vec::new();
+    for (id, s) in view {
+        let mut s = *s;
+        s.x += s.vx * dt;
+        s.y += s.vy * dt;
+        match rng.below(10) {
+            0 => continue, // leaves
+            1 => s.x += rng.range(-40, 40),
+            2 => {
+                s.vx += rng.range(-30, 30);
+                s.x += rng.range(-90, 90);
+            }
+            3 => {
+                s = EntityState {
+                    kind: s.kind,
+                    ..random_entity(rng)
+                }
+            }
+            4 => s.aim = s.aim.wrapping_add(rng.range(-128, 127) as u8),
+            _ => {}
+        }
+        out.push((*id, s));
+    }
+    for _ in 0..rng.below(6) {
+        *next_id += 1 + rng.below(300) as u32;
+        out.push((EntityId(*next_id), random_entity(rng)));
+    }
+    out
+}
+
+fn name_for(id: EntityId) -> Option<&'static str> {
+    const NAMES: [&str; 3] = ["ada", "Grace Hopper!!!!", "zoë"];
+    Some(NAMES[id.0 as usize % 3])
+}
+
+#[test]
+fn thousands_of_random_deltas_reproduce_the_server_view() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut encoder = DeltaEncoder::new();
+    let mut next_id = 0;
+    let mut server = View {
+        tick: 1,
+        entities: evolve(&mut rng, &[], 0, &mut next_id),
+    };
+    let mut client = View::default();
+    let mut names = Vec::new();
+    let mut total = DeltaStats::default();
+    for step in 0..5000 {
+        // Every so often, a full snapshot instead of a delta.
+        let full = step % 500 == 0;
+        let baseline = (!full).then_some((client.tick, client.entities.as_slice()));
+        let enc = encoder.encode(baseline, server.tick, &server.entities, name_for);
+        let delta = Delta {
+            tick: server.tick,
+            baseline_age: enc.baseline_age,
+            last_input_seq: 0,
+            payload: enc.payload.to_vec(),
+        };
+        let expected_stats = enc.stats;
+        let (view, stats) = apply_delta(&client, &delta, &mut names).expect("applies");
+        assert_eq!(view, server, "step {step}");
+        assert_eq!(stats, expected_stats);
+        total.entered += stats.entered;
+        total.changed += stats.changed;
+        total.left += stats.left;
+        client = view;
+        let dt = 1 + rng.below(4) as i32;
+        let mut entities = evolve(&mut rng, &server.entities, dt, &mut next_id);
+        entities.sort_by_key(|(id, _)| *id);
+        entities.truncate(200);
+        server = View {
+            tick: server.tick + dt as u32,
+            entities,
+        };
+    }
+    assert!(
+        total.entered > 1000 && total.changed > 1000 && total.left > 1000,
+        "{total:?}"
+    );
+    for (id, name) in &names {
+        assert_eq!(
+            Some(name.as_str()),
+            name_for(*id).map(crate::delta::encode::truncate_name)
+        );
+    }
+}
+
+#[test]
+fn steady_motion_costs_nothing_but_the_header() {
+    let moving = |x| EntityState {
+        kind: EntityKind::Projectile,
+        x,
+        y: 500,
+        vx: 192,
+        vy: -7,
+        ..Default::default()
+    };
+    let base: Vec<ViewEntry> = (0..50)
+        .map(|i| (EntityId(i), moving(i as i32 * 100)))
+        .collect();
+    let now: Vec<ViewEntry> = base
+        .iter()
+        .map(|(id, s)| {
+            (
+                *id,
+                EntityState {
+                    x: s.x + 3 * 192,
+                    y: s.y - 21,
+                    ..*s
+                },
+            )
+        })
+        .collect();
+    let mut encoder = DeltaEncoder::new();
+    let enc = encoder.encode(Some((10, &base)), 13, &now, |_| None);
+    assert_eq!(enc.stats.updates(), 0);
+    assert!(enc.payload.len() <= 3, "{} bytes", enc.payload.len());
+}
+
+#[test]
+fn a_small_position_change_costs_under_two_bytes() {
+    let still = EntityState {
+        kind: EntityKind::Player,
+        x: 1000,
+        y: 1000,
+        health: 100,
+        ..Default::default()
+    };
+    let base: Vec<ViewEntry> = (0..100).map(|i| (EntityId(i * 7), still)).collect();
+    let mut now = base.clone();
+    for (_, s) in now.iter_mut().step_by(2) {
+        s.x += 3;
+        s.y -= 2;
+    }
+    let mut encoder = DeltaEncoder::new();
+    let enc = encoder.encode(Some((10, &base)), 13, &now, |_| None);
+    assert_eq!(enc.stats.changed, 50);
+    let per_update = (enc.payload.len() as f64 - 3.0) / 50.0;
+    assert!(per_update < 2.0, "{per_update} bytes per update");
+}
+
+#[test]
+fn a_wrong_baseline_is_refused() {
+    let mut encoder = DeltaEncoder::new();
+    let s = EntityState::default();
+    let enc = encoder.encode(
+        Some((5, &[(EntityId(1), s)])),
+        8,
+        &[(EntityId(1), s)],
+        |_| None,
+    );
+    let delta = Delta {
+        tick: 8,
+        baseline_age: enc.baseline_age,
+        last_input_seq: 0,
+        payload: enc.payload.to_vec(),
+    };
+    let held = View {
+        tick: 6,
+        entities: vec![(EntityId(1), s)],
+    };
+    assert!(matches!(
+        apply_delta(&held, &delta, &mut Vec::new()),
+        Err(DeltaError::BaselineMismatch { .. })
+    ));
+}
+
+#[test]
+fn a_divergent_baseline_is_detected_by_the_checksum() {
+    let mut encoder = DeltaEncoder::new();
+    let s = EntityState {
+        health: 50,
+        ..Default::default()
+    };
+    let enc = encoder.encode(
+        Some((5, &[(EntityId(1), s)])),
+        8,
+        &[(EntityId(1), s)],
+        |_| None,
+    );
+    let delta = Delta {
+        tick: 8,
+        baseline_age: enc.baseline_age,
+        last_input_seq: 0,
+        payload: enc.payload.to_vec(),
+    };
+    let diverged = View {
+        tick: 5,
+        entities: vec![(EntityId(1), EntityState { health: 49, ..s })],
+    };
+    assert!(matches!(
+        apply_delta(&diverged, &delta, &mut Vec::new()),
+        Err(DeltaError::ChecksumMismatch { .. })
+    ));
+}
+
+#[test]
+fn garbage_payloads_never_panic() {
+    let mut rng = Rng(42);
+    let base = View {
+        tick: 5,
+        entities: (0..20)
+            .map(|i| (EntityId(i), random_entity(&mut rng)))
+            .collect(),
+    };
+    for len in 0..64 {
+        for _ in 0..200 {
+            let payload: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            let age = rng.below(3) as u16;
+            let delta = Delta {
+                tick: 5 + u32::from(age),
+                baseline_age: age,
+                last_input_seq: 0,
+                payload,
+            };
+            let _ = apply_delta(&base, &delta, &mut Vec::new());
+        }
+    }
+}
