@@ -1,0 +1,106 @@
+//! Server settings. Every bound and buffer size lives here, with the reason for its value.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tickwire_protocol::tuning::{DEFAULT_SNAPSHOT_RATE, DEFAULT_TICK_RATE, UNITS_PER_PIXEL};
+
+/// Everything a server needs to know to run.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Simulation ticks per second.
+    pub tick_rate: u16,
+    /// Snapshots per second sent to each client (rounded to a whole number of ticks).
+    pub snapshot_rate: u16,
+    /// Most players in the room; later joins are refused with close code 1013.
+    pub max_players: usize,
+    /// Arena width, pixels.
+    pub arena_width_px: i32,
+    /// Arena height, pixels.
+    pub arena_height_px: i32,
+    /// Width of each player's area of interest, pixels (about a wide screen, plus margin).
+    pub view_width_px: i32,
+    /// Height of each player's area of interest, pixels.
+    pub view_height_px: i32,
+    /// Orbs scattered over the arena.
+    pub orbs: usize,
+    /// Folder served at `/` (the built browser demo).
+    pub web_root: PathBuf,
+    /// Room command queue (joins, inputs, leaves) shared by all sessions of a room.
+    /// The room drains it every tick; 8192 holds several ticks of input from thousands of players.
+    pub room_queue: usize,
+    /// Inputs a player may have waiting in the room. Two ticks' worth absorb jitter; more than
+    /// this means the client runs fast or floods, and the oldest are dropped.
+    pub max_queued_inputs: usize,
+    /// Time a client has to send its `Hello` after the upgrade.
+    pub hello_timeout: Duration,
+    /// Time one write to a client may take before the client counts as stalled and is dropped.
+    pub write_timeout: Duration,
+    /// WebSocket read buffer per connection. Client messages are tiny; tungstenite's default
+    /// (128 KiB) would dominate memory per player.
+    pub ws_read_buffer: usize,
+    /// Bytes gathered before a write goes to the socket (we flush once per message anyway).
+    pub ws_write_buffer: usize,
+    /// Most bytes waiting in a connection's write buffer; a client this far behind is dropped.
+    pub ws_max_write_buffer: usize,
+    /// Largest WebSocket message accepted before our own (smaller) protocol limit is checked.
+    pub ws_max_message: usize,
+    /// Added one-way delay per direction, for testing on a poor network (0 = off).
+    pub lag: Duration,
+    /// Random extra delay, up to this much, per message (order is kept).
+    pub jitter: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            tick_rate: DEFAULT_TICK_RATE,
+            snapshot_rate: DEFAULT_SNAPSHOT_RATE,
+            max_players: 5000,
+            arena_width_px: 4000,
+            arena_height_px: 4000,
+            view_width_px: 2000,
+            view_height_px: 1300,
+            orbs: 300,
+            web_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/web")),
+            room_queue: 8192,
+            max_queued_inputs: 16,
+            hello_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
+            ws_read_buffer: 4 * 1024,
+            ws_write_buffer: 16 * 1024,
+            ws_max_write_buffer: 256 * 1024,
+            ws_max_message: 16 * 1024,
+            lag: Duration::ZERO,
+            jitter: Duration::ZERO,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Ticks between two snapshots (at least 1).
+    pub fn snapshot_interval_ticks(&self) -> u16 {
+        (self.tick_rate / self.snapshot_rate.max(1)).max(1)
+    }
+
+    /// Duration of one tick.
+    pub fn tick_period(&self) -> Duration {
+        Duration::from_secs_f64(1.0 / f64::from(self.tick_rate.max(1)))
+    }
+
+    /// Arena size in simulation units.
+    pub fn arena(&self) -> tickwire_protocol::sim::Arena {
+        tickwire_protocol::sim::Arena {
+            width: self.arena_width_px * UNITS_PER_PIXEL,
+            height: self.arena_height_px * UNITS_PER_PIXEL,
+        }
+    }
+
+    /// Area of interest (width, height) in simulation units.
+    pub fn view_units(&self) -> (i32, i32) {
+        (
+            self.view_width_px * UNITS_PER_PIXEL,
+            self.view_height_px * UNITS_PER_PIXEL,
+        )
+    }
+}

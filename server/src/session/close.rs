@@ -1,0 +1,64 @@
+//! How a session ends, and the WebSocket close codes it uses.
+
+use std::borrow::Cow;
+
+/// Close code: the server is going away (shutdown).
+pub const GOING_AWAY: u16 = 1001;
+/// Close code: the peer broke the protocol (here: a version mismatch).
+pub const PROTOCOL_ERROR: u16 = 1002;
+/// Close code: a data type the endpoint does not accept (text frames).
+pub const UNSUPPORTED_DATA: u16 = 1003;
+/// Close code: the payload is not valid for its type (undecodable message).
+pub const INVALID_PAYLOAD: u16 = 1007;
+/// Close code: the message broke a policy (ordering, batch size, handshake deadline).
+pub const POLICY_VIOLATION: u16 = 1008;
+/// Close code: the message is too big.
+pub const MESSAGE_TOO_BIG: u16 = 1009;
+/// Close code: try again later (server full).
+pub const TRY_AGAIN_LATER: u16 = 1013;
+
+/// Longest close reason WebSocket allows, in bytes.
+const MAX_REASON_BYTES: usize = 123;
+
+/// Why a session ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// The server closes the connection with this code and reason.
+    Close {
+        /// WebSocket close code.
+        code: u16,
+        /// Words for the client and the log.
+        reason: Cow<'static, str>,
+    },
+    /// The client closed or the connection broke; nothing more to send.
+    Gone(Cow<'static, str>),
+}
+
+impl Ending {
+    /// A close with `code` and `reason` (cut to the WebSocket limit).
+    pub fn close(code: u16, reason: impl Into<Cow<'static, str>>) -> Self {
+        let mut reason = reason.into();
+        if reason.len() > MAX_REASON_BYTES {
+            let mut end = MAX_REASON_BYTES;
+            while !reason.is_char_boundary(end) {
+                end -= 1;
+            }
+            reason = Cow::Owned(reason[..end].to_owned());
+        }
+        Self::Close { code, reason }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_are_cut_to_the_websocket_limit_on_a_char_boundary() {
+        let Ending::Close { reason, .. } = Ending::close(1007, "é".repeat(100)) else {
+            panic!("close")
+        };
+        assert!(reason.len() <= MAX_REASON_BYTES);
+        assert!(reason.chars().all(|c| c == 'é'));
+    }
+}

@@ -1,0 +1,268 @@
+//! One WebSocket connection: handshake, then inputs up and deltas down.
+//!
+//! A session is a single task. It reads client messages and forwards inputs to
+//! the room through the room's bounded queue; it wakes on the room's `watch`
+//! channel, takes the latest snapshot and writes this client's delta. A slow
+//! client therefore skips snapshots (latest wins) and never queues them; a
+//! client whose writes stall past the write timeout is dropped. Bad input
+//! ends only this session, with a close code and a reason.
+
+mod close;
+mod handshake;
+mod writer;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use tickwire_protocol::codec::{self, MAX_CLIENT_MESSAGE_BYTES};
+use tickwire_protocol::message::{ClientMessage, MAX_INPUTS_PER_BATCH, ServerMessage};
+use tokio::sync::watch;
+use tokio::time::{Instant, sleep_until, timeout};
+use tracing::{debug, info, warn};
+
+pub use close::*;
+use writer::DeltaWriter;
+
+use crate::config::ServerConfig;
+use crate::link::DelayLine;
+use crate::room::{Joined, PlayerGuard, RoomCommand, RoomHandle};
+
+/// Serves one upgraded WebSocket until it ends, then closes it with a reason.
+pub async fn serve(
+    mut ws: WebSocket,
+    peer: SocketAddr,
+    room: RoomHandle,
+    config: Arc<ServerConfig>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let ending = match handshake::accept(&mut ws, &room, &config).await {
+        Ok(joined) => {
+            let span = tracing::info_span!("session", player_id = joined.id.0, %peer);
+            let _guard = PlayerGuard::new(room.commands.clone(), joined.key);
+            let mut session = Session::new(ws, joined, room, config, shutdown);
+            let ending = tracing::Instrument::instrument(session.run(), span.clone()).await;
+            ws = session.ws;
+            let _entered = span.enter();
+            log_ending(&ending);
+            ending
+        }
+        Err(ending) => {
+            debug!(%peer, ?ending, "handshake refused");
+            ending
+        }
+    };
+    if let Ending::Close { code, reason } = ending {
+        let frame = CloseFrame {
+            code,
+            reason: reason.as_ref().into(),
+        };
+        let _ = timeout(
+            std::time::Duration::from_secs(1),
+            ws.send(Message::Close(Some(frame))),
+        )
+        .await;
+    }
+}
+
+fn log_ending(ending: &Ending) {
+    match ending {
+        Ending::Close {
+            code: GOING_AWAY, ..
+        } => debug!("closed for shutdown"),
+        Ending::Close { code, reason } if *code == TRY_AGAIN_LATER => {
+            info!(code, %reason, "session refused")
+        }
+        Ending::Close { code, reason } => warn!(code, %reason, "closing session"),
+        Ending::Gone(cause) => debug!(%cause, "client gone"),
+    }
+}
+
+struct Session {
+    ws: WebSocket,
+    joined: Joined,
+    room: RoomHandle,
+    config: Arc<ServerConfig>,
+    shutdown: watch::Receiver<bool>,
+    writer: DeltaWriter,
+    leaderboard_tick: u32,
+    inbound: DelayLine<Message>,
+    outbound: DelayLine<Bytes>,
+}
+
+impl Session {
+    fn new(
+        ws: WebSocket,
+        joined: Joined,
+        room: RoomHandle,
+        config: Arc<ServerConfig>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            writer: DeltaWriter::new(joined.id, config.view_units()),
+            inbound: DelayLine::new(config.lag, config.jitter),
+            outbound: DelayLine::new(config.lag, config.jitter),
+            ws,
+            joined,
+            room,
+            config,
+            shutdown,
+            leaderboard_tick: 0,
+        }
+    }
+
+    async fn run(&mut self) -> Ending {
+        if let Some(ending) = self
+            .send(handshake::welcome(&self.config, &self.joined))
+            .await
+        {
+            return ending;
+        }
+        let mut snapshots = self.room.snapshots.clone();
+        loop {
+            let due = self
+                .inbound
+                .next_due()
+                .into_iter()
+                .chain(self.outbound.next_due())
+                .min();
+            let step = tokio::select! {
+                _ = self.shutdown.changed() => Err(Ending::close(GOING_AWAY, "server shutting down")),
+                msg = self.ws.recv() => match msg {
+                    None => Err(Ending::Gone("connection closed".into())),
+                    Some(Err(err)) => Err(Ending::Gone(err.to_string().into())),
+                    Some(Ok(msg)) if self.inbound.is_active() => {
+                        self.inbound.push(Instant::now(), msg).map_err(|_| Ending::close(POLICY_VIOLATION, "too many messages in flight"))
+                    }
+                    Some(Ok(msg)) => self.on_message(msg).await,
+                },
+                changed = snapshots.changed() => match changed {
+                    Err(_) => Err(Ending::close(GOING_AWAY, "room closed")),
+                    Ok(()) => {
+                        let snap = snapshots.borrow_and_update().clone();
+                        self.on_snapshot(&snap).await
+                    }
+                },
+                _ = sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => self.run_due().await,
+            };
+            if let Err(ending) = step {
+                return ending;
+            }
+        }
+    }
+
+    /// Delivers delayed messages that are due (link conditioner only).
+    async fn run_due(&mut self) -> Result<(), Ending> {
+        let now = Instant::now();
+        while let Some(msg) = self.inbound.pop_due(now) {
+            self.on_message(msg).await?;
+        }
+        while let Some(bytes) = self.outbound.pop_due(now) {
+            self.write(bytes).await?;
+        }
+        Ok(())
+    }
+
+    async fn on_message(&mut self, msg: Message) -> Result<(), Ending> {
+        let bytes = match msg {
+            Message::Binary(bytes) => bytes,
+            Message::Text(_) => {
+                return Err(Ending::close(
+                    UNSUPPORTED_DATA,
+                    "text frames are not supported: send binary protocol messages",
+                ));
+            }
+            Message::Close(_) => return Err(Ending::Gone("client closed".into())),
+            Message::Ping(_) | Message::Pong(_) => return Ok(()),
+        };
+        if bytes.len() > MAX_CLIENT_MESSAGE_BYTES {
+            return Err(Ending::close(
+                MESSAGE_TOO_BIG,
+                format!(
+                    "message of {} bytes exceeds the limit of {MAX_CLIENT_MESSAGE_BYTES}",
+                    bytes.len()
+                ),
+            ));
+        }
+        let msg = codec::decode_client(&bytes)
+            .map_err(|err| Ending::close(INVALID_PAYLOAD, err.to_string()))?;
+        match msg {
+            ClientMessage::Inputs(batch) => {
+                if batch.frames.is_empty() || batch.frames.len() > MAX_INPUTS_PER_BATCH {
+                    return Err(Ending::close(
+                        POLICY_VIOLATION,
+                        format!(
+                            "input batch of {} frames; 1 to {MAX_INPUTS_PER_BATCH} allowed",
+                            batch.frames.len()
+                        ),
+                    ));
+                }
+                let cmd = RoomCommand::Inputs {
+                    key: self.joined.key,
+                    first_seq: batch.first_seq,
+                    frames: batch.frames,
+                };
+                self.room
+                    .commands
+                    .send(cmd)
+                    .await
+                    .map_err(|_| Ending::close(GOING_AWAY, "room closed"))
+            }
+            ClientMessage::Ack(_) => Ok(()),
+            ClientMessage::Ping(ping) => {
+                let mut buf = Vec::with_capacity(8);
+                let _ = codec::encode_server(&ServerMessage::Pong(ping), &mut buf);
+                self.send(Bytes::from(buf)).await.map_or(Ok(()), Err)
+            }
+            ClientMessage::Resync(reason) => {
+                debug!(?reason, "client asked for a full snapshot");
+                self.writer.reset();
+                Ok(())
+            }
+            ClientMessage::Hello(_) => Err(Ending::close(POLICY_VIOLATION, "Hello sent twice")),
+        }
+    }
+
+    async fn on_snapshot(&mut self, snap: &crate::room::Snapshot) -> Result<(), Ending> {
+        if let Some((bytes, _stats)) = self.writer.write(snap)
+            && let Some(ending) = self.send(bytes).await
+        {
+            return Err(ending);
+        }
+        if let Some((tick, bytes)) = &snap.leaderboard
+            && *tick != self.leaderboard_tick
+        {
+            self.leaderboard_tick = *tick;
+            if let Some(ending) = self.send(bytes.clone()).await {
+                return Err(ending);
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends now, or through the link conditioner when it is on.
+    async fn send(&mut self, bytes: Bytes) -> Option<Ending> {
+        if self.outbound.is_active() {
+            return self
+                .outbound
+                .push(Instant::now(), bytes)
+                .err()
+                .map(|_| Ending::Gone("stalled: delay line full".into()));
+        }
+        self.write(bytes).await.err()
+    }
+
+    async fn write(&mut self, bytes: Bytes) -> Result<(), Ending> {
+        match timeout(
+            self.config.write_timeout,
+            self.ws.send(Message::Binary(bytes)),
+        )
+        .await
+        {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(err)) => Err(Ending::Gone(err.to_string().into())),
+            Err(_) => Err(Ending::Gone("stalled: write timed out".into())),
+        }
+    }
+}
