@@ -15,6 +15,8 @@ use tower_http::services::ServeDir;
 use tracing::error;
 
 use crate::config::ServerConfig;
+use crate::metrics::Metrics;
+
 use crate::room::RoomHandle;
 use crate::session;
 
@@ -25,6 +27,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// The room new players join.
     pub room: RoomHandle,
+    /// The server's metrics.
+    pub metrics: Arc<Metrics>,
     /// Turns true when the server shuts down.
     pub shutdown: watch::Receiver<bool>,
     /// Tracks session tasks so shutdown can wait for their close frames.
@@ -39,6 +43,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/ws", get(upgrade))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
         .fallback_service(demo)
         .with_state(state)
 }
@@ -61,10 +66,11 @@ async fn upgrade(
             let AppState {
                 config,
                 room,
+                metrics,
                 shutdown,
                 sessions,
             } = state;
-            let task = session::serve(socket, peer, room, config, shutdown);
+            let task = session::serve(socket, peer, room, config, metrics, shutdown);
             // A panic costs only this session: it is logged, and the player's
             // guard removes its entity from the room as the task unwinds.
             sessions.track_future(std::panic::AssertUnwindSafe(task).catch_unwind().map(
@@ -80,6 +86,16 @@ async fn upgrade(
                 },
             ))
         })
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
 }
 
 async fn demo_missing(State(state): State<AppState>) -> impl IntoResponse {

@@ -6,6 +6,8 @@
 //! - [`session`]: one WebSocket connection (handshake, inputs up, deltas down).
 //! - [`room`]: the tick loop that owns a world, and its snapshots.
 //! - [`link`]: an optional link conditioner (latency, jitter) for testing.
+//! - [`metrics`]: Prometheus metrics at `/metrics`.
+
 //!
 //! Embed it with [`run`]:
 //! ```no_run
@@ -18,6 +20,8 @@
 pub mod config;
 pub mod http;
 pub mod link;
+pub mod metrics;
+
 pub mod room;
 pub mod session;
 
@@ -46,11 +50,13 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let (stop_tx, stop_rx) = watch::channel(false);
-    let (room, room_task) = room::spawn_room(config.clone(), stop_rx.clone());
+    let metrics = Arc::new(metrics::Metrics::new());
+    let (room, room_task) = room::spawn_room(config.clone(), metrics.clone(), stop_rx.clone());
     let sessions = TaskTracker::new();
     let state = http::AppState {
         config: config.clone(),
         room,
+        metrics,
         shutdown: stop_rx,
         sessions: sessions.clone(),
     };

@@ -13,6 +13,9 @@ mod world;
 use std::sync::Arc;
 
 use thiserror::Error;
+
+use crate::metrics::Metrics;
+
 use tickwire_protocol::{EntityId, InputFrame};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -98,17 +101,24 @@ impl RoomHandle {
 pub struct PlayerGuard {
     commands: mpsc::Sender<RoomCommand>,
     key: EntityKey,
+    metrics: Arc<Metrics>,
 }
 
 impl PlayerGuard {
-    /// A guard for `key` in the room behind `commands`.
-    pub fn new(commands: mpsc::Sender<RoomCommand>, key: EntityKey) -> Self {
-        Self { commands, key }
+    /// A guard for `key` in the room behind `commands`; counts the player as connected.
+    pub fn new(commands: mpsc::Sender<RoomCommand>, key: EntityKey, metrics: Arc<Metrics>) -> Self {
+        metrics.players.inc();
+        Self {
+            commands,
+            key,
+            metrics,
+        }
     }
 }
 
 impl Drop for PlayerGuard {
     fn drop(&mut self) {
+        self.metrics.players.dec();
         let cmd = RoomCommand::Leave { key: self.key };
         if let Err(mpsc::error::TrySendError::Full(cmd)) = self.commands.try_send(cmd) {
             // The queue is momentarily full: hand the leave to a task that waits for room.

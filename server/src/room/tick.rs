@@ -14,6 +14,7 @@ use tracing::{Instrument, debug, info, info_span, warn};
 use super::world::World;
 use super::{JoinError, Joined, RoomCommand, RoomHandle, Snapshot};
 use crate::config::ServerConfig;
+use crate::metrics::Metrics;
 
 /// Most ticks run back to back to catch up after a stall; beyond this the
 /// room skips ahead rather than fast-forwarding the game.
@@ -41,6 +42,7 @@ pub struct TickStats {
 /// Starts a room's tick loop; it runs until `shutdown` turns true.
 pub fn spawn_room(
     config: Arc<ServerConfig>,
+    metrics: Arc<Metrics>,
     mut shutdown: watch::Receiver<bool>,
 ) -> (RoomHandle, JoinHandle<()>) {
     let (commands, mut inbox) = mpsc::channel(config.room_queue);
@@ -53,7 +55,8 @@ pub fn spawn_room(
     let (snap_tx, snapshots) = watch::channel(Arc::new(world.snapshot(None)));
     let (stats_tx, stats) = watch::channel(TickStats::default());
     let task = async move {
-        let mut room = RoomLoop::new(world, config);
+        metrics.rooms.inc();
+        let mut room = RoomLoop::new(world, config, metrics.clone());
         info!(tick_rate = room.config.tick_rate, "room started");
         let mut interval = tokio::time::interval(room.config.tick_period());
         interval.set_missed_tick_behavior(MissedTickBehavior::Burst);
@@ -73,6 +76,7 @@ pub fn spawn_room(
             }
             room.run_tick(&mut inbox, &snap_tx, &stats_tx);
         }
+        metrics.rooms.dec();
         info!(skipped_stalls = behind, "room stopped");
     };
     let handle = tokio::spawn(task.instrument(info_span!("room", room = 1)));
@@ -89,6 +93,7 @@ pub fn spawn_room(
 struct RoomLoop {
     world: World,
     config: Arc<ServerConfig>,
+    metrics: Arc<Metrics>,
     leaderboard: Option<(u32, Bytes)>,
     window_ticks: u32,
     window_total: Duration,
@@ -97,10 +102,11 @@ struct RoomLoop {
 }
 
 impl RoomLoop {
-    fn new(world: World, config: Arc<ServerConfig>) -> Self {
+    fn new(world: World, config: Arc<ServerConfig>, metrics: Arc<Metrics>) -> Self {
         Self {
             world,
             config,
+            metrics,
             leaderboard: None,
             window_ticks: 0,
             window_total: Duration::ZERO,
@@ -116,6 +122,7 @@ impl RoomLoop {
         stats: &watch::Sender<TickStats>,
     ) {
         let started = Instant::now();
+        let _span = tracing::trace_span!("tick", tick = self.world.tick() + 1).entered();
         while let Ok(cmd) = inbox.try_recv() {
             self.handle(cmd);
         }
@@ -184,8 +191,10 @@ impl RoomLoop {
 
     fn record(&mut self, took: Duration, stats: &watch::Sender<TickStats>) {
         let budget = self.config.tick_period();
+        self.metrics.tick_seconds.observe(took.as_secs_f64());
         if took > budget {
             self.overruns += 1;
+            self.metrics.tick_overruns.inc();
             warn!(
                 took_ms = took.as_secs_f64() * 1000.0,
                 budget_ms = budget.as_secs_f64() * 1000.0,

@@ -35,6 +35,38 @@ pub enum Ending {
 }
 
 impl Ending {
+    /// A short label for metrics: what kind of ending this was.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Close {
+                code: GOING_AWAY, ..
+            } => "shutdown",
+            Self::Close {
+                code: PROTOCOL_ERROR,
+                ..
+            } => "version_mismatch",
+            Self::Close {
+                code: UNSUPPORTED_DATA,
+                ..
+            } => "text_frame",
+            Self::Close {
+                code: INVALID_PAYLOAD,
+                ..
+            } => "undecodable",
+            Self::Close {
+                code: MESSAGE_TOO_BIG,
+                ..
+            } => "too_big",
+            Self::Close {
+                code: TRY_AGAIN_LATER,
+                ..
+            } => "full",
+            Self::Close { .. } => "policy",
+            Self::Gone(cause) if cause.starts_with("stalled") => "stalled",
+            Self::Gone(_) => "client_gone",
+        }
+    }
+
     /// A close with `code` and `reason` (cut to the WebSocket limit).
     pub fn close(code: u16, reason: impl Into<Cow<'static, str>>) -> Self {
         let mut reason = reason.into();

@@ -27,6 +27,8 @@ use writer::DeltaWriter;
 
 use crate::config::ServerConfig;
 use crate::link::DelayLine;
+use crate::metrics::Metrics;
+
 use crate::room::{Joined, PlayerGuard, RoomCommand, RoomHandle};
 
 /// Serves one upgraded WebSocket until it ends, then closes it with a reason.
@@ -35,13 +37,14 @@ pub async fn serve(
     peer: SocketAddr,
     room: RoomHandle,
     config: Arc<ServerConfig>,
+    metrics: Arc<Metrics>,
     shutdown: watch::Receiver<bool>,
 ) {
     let ending = match handshake::accept(&mut ws, &room, &config).await {
         Ok(joined) => {
             let span = tracing::info_span!("session", player_id = joined.id.0, %peer);
-            let _guard = PlayerGuard::new(room.commands.clone(), joined.key);
-            let mut session = Session::new(ws, joined, room, config, shutdown);
+            let _guard = PlayerGuard::new(room.commands.clone(), joined.key, metrics.clone());
+            let mut session = Session::new(ws, joined, room, config, metrics.clone(), shutdown);
             let ending = tracing::Instrument::instrument(session.run(), span.clone()).await;
             ws = session.ws;
             let _entered = span.enter();
@@ -53,6 +56,7 @@ pub async fn serve(
             ending
         }
     };
+    metrics.disconnected(ending.label());
     if let Ending::Close { code, reason } = ending {
         let frame = CloseFrame {
             code,
@@ -84,6 +88,7 @@ struct Session {
     joined: Joined,
     room: RoomHandle,
     config: Arc<ServerConfig>,
+    metrics: Arc<Metrics>,
     shutdown: watch::Receiver<bool>,
     writer: DeltaWriter,
     leaderboard_tick: u32,
@@ -97,6 +102,7 @@ impl Session {
         joined: Joined,
         room: RoomHandle,
         config: Arc<ServerConfig>,
+        metrics: Arc<Metrics>,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
         Self {
@@ -107,6 +113,7 @@ impl Session {
             joined,
             room,
             config,
+            metrics,
             shutdown,
             leaderboard_tick: 0,
         }
@@ -166,7 +173,11 @@ impl Session {
 
     async fn on_message(&mut self, msg: Message) -> Result<(), Ending> {
         let bytes = match msg {
-            Message::Binary(bytes) => bytes,
+            Message::Binary(bytes) => {
+                self.metrics.messages_in.inc();
+                self.metrics.bytes_in.inc_by(bytes.len() as u64);
+                bytes
+            }
             Message::Text(_) => {
                 return Err(Ending::close(
                     UNSUPPORTED_DATA,
@@ -225,10 +236,16 @@ impl Session {
     }
 
     async fn on_snapshot(&mut self, snap: &crate::room::Snapshot) -> Result<(), Ending> {
-        if let Some((bytes, _stats)) = self.writer.write(snap)
-            && let Some(ending) = self.send(bytes).await
-        {
-            return Err(ending);
+        let started = std::time::Instant::now();
+        let delta = self.writer.write(snap);
+        self.metrics
+            .encode_seconds
+            .observe(started.elapsed().as_secs_f64());
+        if let Some((bytes, _stats)) = delta {
+            self.metrics.snapshots_sent.inc();
+            if let Some(ending) = self.send(bytes).await {
+                return Err(ending);
+            }
         }
         if let Some((tick, bytes)) = &snap.leaderboard
             && *tick != self.leaderboard_tick
@@ -254,6 +271,8 @@ impl Session {
     }
 
     async fn write(&mut self, bytes: Bytes) -> Result<(), Ending> {
+        self.metrics.messages_out.inc();
+        self.metrics.bytes_out.inc_by(bytes.len() as u64);
         match timeout(
             self.config.write_timeout,
             self.ws.send(Message::Binary(bytes)),
