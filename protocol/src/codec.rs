@@ -123,6 +123,9 @@ mod tests {
         round_trip_client(ClientMessage::Hello(Hello {
             protocol_version: PROTOCOL_VERSION,
             name: "ada".into(),
+            room: RoomRequest::Join(RoomId(7)),
+            auth_token: Some("v1.123.YWRh.sig".into()),
+            resume: Some(ResumeToken([9; 16])),
         }));
         round_trip_client(ClientMessage::Inputs(InputBatch {
             first_seq: 70_000,
@@ -202,6 +205,9 @@ mod tests {
             &ClientMessage::Hello(Hello {
                 protocol_version: 1,
                 name: "abcdef".into(),
+                room: RoomRequest::Create,
+                auth_token: None,
+                resume: None,
             }),
             &mut hello,
         )
@@ -218,6 +224,9 @@ mod tests {
             &ClientMessage::Hello(Hello {
                 protocol_version: 999,
                 name: "x".into(),
+                room: RoomRequest::default(),
+                auth_token: None,
+                resume: None,
             }),
             &mut buf,
         )

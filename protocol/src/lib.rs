@@ -25,5 +25,7 @@ pub mod view;
 
 pub use entity::{EntityId, EntityKind, EntityState};
 pub use input::InputFrame;
-pub use message::{ClientMessage, PROTOCOL_VERSION, ServerMessage};
+pub use message::{
+    ClientMessage, PROTOCOL_VERSION, ResumeToken, RoomId, RoomRequest, ServerMessage,
+};
 pub use view::View;

@@ -36,7 +36,36 @@ pub struct Hello {
     pub protocol_version: u16,
     /// Display name, at most [`crate::tuning::MAX_NAME_BYTES`] bytes (longer names are cut).
     pub name: String,
+    /// Which room to join.
+    pub room: RoomRequest,
+    /// A signed join token, when the server requires one (see the server's docs for its format).
+    pub auth_token: Option<String>,
+    /// The token from the last `Welcome`, to take back a player whose connection dropped.
+    pub resume: Option<ResumeToken>,
 }
+
+/// A room's id.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+pub struct RoomId(pub u32);
+
+/// Where a player wants to play.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum RoomRequest {
+    /// The fullest room with space, or a new room when all are full.
+    #[default]
+    JoinOrCreate,
+    /// This room, or a refusal if it is full or does not exist.
+    Join(RoomId),
+    /// A new room of one's own.
+    Create,
+}
+
+/// Lets a client whose connection dropped take back its player within the
+/// server's grace window. Valid once: each `Welcome` carries a fresh one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct ResumeToken(pub [u8; 16]);
 
 /// Consecutive inputs `first_seq`, `first_seq + 1`, ... one per simulation tick.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +142,14 @@ pub struct Welcome {
     pub view_height: i32,
     /// The room's current tick.
     pub tick: u32,
+    /// The room joined.
+    pub room: RoomId,
+    /// Present this in a `Hello` to take this player back after a dropped connection.
+    pub resume_token: ResumeToken,
+    /// How long after a drop the resume token stays valid, milliseconds.
+    pub resume_window_ms: u32,
+    /// Whether this session took back an existing player (score and state kept).
+    pub resumed: bool,
 }
 
 /// A change of the client's view, against a baseline the client holds.
@@ -164,6 +201,16 @@ pub enum NoticeCode {
     PolicyViolation,
     /// The server is shutting down.
     ShuttingDown,
+    /// The room asked for is full.
+    RoomFull,
+    /// The room asked for does not exist.
+    RoomNotFound,
+    /// The join token is missing, expired or forged.
+    Unauthorized,
+    /// The resume token is unknown, used, expired, or not for this player.
+    ResumeRejected,
+    /// Nothing was heard from the client for too long.
+    IdleTimeout,
 }
 
 /// The best players of the room.

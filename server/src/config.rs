@@ -12,8 +12,32 @@ pub struct ServerConfig {
     pub tick_rate: u16,
     /// Snapshots per second sent to each client (rounded to a whole number of ticks).
     pub snapshot_rate: u16,
-    /// Most players in the room; later joins are refused with close code 1013.
+    /// Most players in one room; later joins go to another room, or are refused
+    /// with close code 1013 when they asked for this room.
     pub max_players: usize,
+    /// Most concurrent WebSocket connections; more are refused with HTTP 503 before the upgrade.
+    pub max_connections: usize,
+    /// Most rooms at once.
+    pub max_rooms: usize,
+    /// How long an empty room lives on before it is disposed of.
+    pub empty_room_grace: Duration,
+    /// How long a player whose connection dropped stays in the world, awaiting a resume.
+    pub resume_window: Duration,
+    /// Secret for signed join tokens; when set, every `Hello` needs a valid token.
+    pub token_secret: Option<std::sync::Arc<[u8]>>,
+    /// Origins allowed to open a WebSocket (exact `scheme://host:port`); the
+    /// page's own origin is always allowed, and requests without `Origin` (non-browser clients) too.
+    pub allowed_origins: Vec<String>,
+    /// Interval between WebSocket pings to each client.
+    pub ping_interval: Duration,
+    /// A connection from which nothing (not even a pong) arrives for this long is closed.
+    pub idle_timeout: Duration,
+    /// Input frames per second a connection may send, sustained.
+    pub input_rate: u32,
+    /// Input frames a connection may send in a burst above the rate.
+    pub input_burst: u32,
+    /// Input frames dropped by the rate limit, within one 5-second window, that close the connection (1008).
+    pub abuse_threshold: u32,
     /// Arena width, pixels.
     pub arena_width_px: i32,
     /// Arena height, pixels.
@@ -34,6 +58,11 @@ pub struct ServerConfig {
     pub max_queued_inputs: usize,
     /// Time a client has to send its `Hello` after the upgrade.
     pub hello_timeout: Duration,
+    /// Time a client has to complete the TLS handshake, and then to send its
+    /// HTTP request headers (slow clients are dropped).
+    pub http_timeout: Duration,
+    /// PEM certificate chain and private key: when set, the port speaks HTTPS and WSS.
+    pub tls: Option<(PathBuf, PathBuf)>,
     /// Time one write to a client may take before the client counts as stalled and is dropped.
     pub write_timeout: Duration,
     /// WebSocket read buffer per connection. Client messages are tiny; tungstenite's default
@@ -57,6 +86,17 @@ impl Default for ServerConfig {
             tick_rate: DEFAULT_TICK_RATE,
             snapshot_rate: DEFAULT_SNAPSHOT_RATE,
             max_players: 5000,
+            max_connections: 10_000,
+            max_rooms: 1000,
+            empty_room_grace: Duration::from_secs(30),
+            resume_window: Duration::from_secs(15),
+            token_secret: None,
+            allowed_origins: Vec::new(),
+            ping_interval: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(20),
+            input_rate: 120,
+            input_burst: 120,
+            abuse_threshold: 600,
             arena_width_px: 4000,
             arena_height_px: 4000,
             view_width_px: 2000,
@@ -66,6 +106,8 @@ impl Default for ServerConfig {
             room_queue: 8192,
             max_queued_inputs: 16,
             hello_timeout: Duration::from_secs(10),
+            http_timeout: Duration::from_secs(10),
+            tls: None,
             write_timeout: Duration::from_secs(10),
             ws_read_buffer: 4 * 1024,
             ws_write_buffer: 16 * 1024,

@@ -4,7 +4,9 @@
 //! - [`config`]: every setting and bound.
 //! - [`http`]: the single port: demo files, `/healthz`, and the `/ws` upgrade.
 //! - [`session`]: one WebSocket connection (handshake, inputs up, deltas down).
+//! - [`lobby`]: every room, matchmaking and room lifecycles.
 //! - [`room`]: the tick loop that owns a world, and its snapshots.
+//! - [`auth`]: signed join tokens.
 //! - [`link`]: an optional link conditioner (latency, jitter) for testing.
 //! - [`metrics`]: Prometheus metrics at `/metrics`.
 
@@ -17,20 +19,24 @@
 //! # }
 //! ```
 
+pub mod auth;
 pub mod config;
+
 pub mod http;
 pub mod link;
+pub mod listener;
+
+pub mod lobby;
+
 pub mod metrics;
 
 pub mod room;
 pub mod session;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::task::TaskTracker;
@@ -51,33 +57,48 @@ pub async fn run(
     let config = Arc::new(config);
     let (stop_tx, stop_rx) = watch::channel(false);
     let metrics = Arc::new(metrics::Metrics::new());
-    let (room, room_task) = room::spawn_room(config.clone(), metrics.clone(), stop_rx.clone());
+    let lobby = Arc::new(lobby::Lobby::new(
+        config.clone(),
+        metrics.clone(),
+        stop_rx.clone(),
+    ));
     let sessions = TaskTracker::new();
-    let state = http::AppState {
+    let ctx = session::SessionContext {
         config: config.clone(),
-        room,
+        lobby: lobby.clone(),
         metrics,
         shutdown: stop_rx,
-        sessions: sessions.clone(),
     };
-    info!(addr = %listener.local_addr()?, tick_rate = config.tick_rate, snapshot_rate = config.snapshot_rate, "listening");
-    let listener = listener.tap_io(|tcp| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            warn!(cause = %err, "could not set TCP_NODELAY");
-        }
-    });
+    let state = http::AppState {
+        ctx,
+        sessions: sessions.clone(),
+        connections: Default::default(),
+    };
+    let tls = match &config.tls {
+        Some((cert, key)) => Some(listener::tls_acceptor(cert, key)?),
+        None => None,
+    };
+    info!(
+        addr = %listener.local_addr()?,
+        tls = tls.is_some(),
+        tick_rate = config.tick_rate,
+        snapshot_rate = config.snapshot_rate,
+        "listening"
+    );
     let stop = stop_tx.clone();
-    let signal = async move {
+    tokio::spawn(async move {
         shutdown.await;
         info!("shutting down");
         let _ = stop.send(true);
-    };
-    axum::serve(
+    });
+    listener::serve(
         listener,
-        http::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        http::router(state),
+        tls,
+        config.http_timeout,
+        stop_tx.subscribe(),
     )
-    .with_graceful_shutdown(signal)
-    .await?;
+    .await;
     let _ = stop_tx.send(true);
     sessions.close();
     if tokio::time::timeout(SHUTDOWN_GRACE, sessions.wait())
@@ -89,7 +110,9 @@ pub async fn run(
             "sessions still closing after the grace period"
         );
     }
-    room_task.await?;
+    for room in lobby.take_tasks() {
+        room.await?;
+    }
     info!("stopped");
     Ok(())
 }

@@ -61,8 +61,10 @@ pub struct Metrics {
     pub messages_out: Counter,
     /// Messages received.
     pub messages_in: Counter,
-    /// Connections ended, by reason.
+    /// Connections ended or refused, by reason.
     pub disconnects: Family<ReasonLabel, Counter>,
+    /// Input frames dropped by the per-connection rate limit.
+    pub inputs_dropped: Counter,
     resident_bytes: Gauge,
     cpu_seconds: Gauge<f64, AtomicU64>,
 }
@@ -91,6 +93,8 @@ impl Metrics {
             messages_out: Counter::default(),
             messages_in: Counter::default(),
             disconnects: Family::default(),
+            inputs_dropped: Counter::default(),
+
             resident_bytes: Gauge::default(),
             cpu_seconds: Gauge::default(),
             registry: Registry::default(),
@@ -139,8 +143,13 @@ impl Metrics {
         );
         registry.register(
             "disconnects",
-            "Connections ended, by reason",
+            "Connections ended or refused, by reason",
             m.disconnects.clone(),
+        );
+        registry.register(
+            "inputs_dropped",
+            "Input frames dropped by the rate limit",
+            m.inputs_dropped.clone(),
         );
         registry.register(
             "process_resident_memory_bytes",

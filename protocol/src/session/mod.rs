@@ -35,7 +35,7 @@ use crate::entity::EntityId;
 use crate::input::InputFrame;
 use crate::message::{
     Ack, ClientMessage, Delta, Hello, InputBatch, MAX_INPUTS_PER_BATCH, PROTOCOL_VERSION, Ping,
-    Resync, ServerMessage, Welcome,
+    ResumeToken, Resync, RoomRequest, ServerMessage, Welcome,
 };
 use crate::sim::Arena;
 use crate::view::View;
@@ -53,6 +53,12 @@ pub struct SessionConfig {
     pub ping_interval: Duration,
     /// Whether to keep an interpolation buffer (bots that never draw can skip it).
     pub interpolate: bool,
+    /// Which room to join.
+    pub room: RoomRequest,
+    /// A signed join token, if the server requires one.
+    pub auth_token: Option<String>,
+    /// A resume token from an earlier `Welcome`, to take back a dropped player.
+    pub resume: Option<ResumeToken>,
 }
 
 impl SessionConfig {
@@ -64,6 +70,9 @@ impl SessionConfig {
             inputs_per_message: 1,
             ping_interval: Duration::from_secs(1),
             interpolate: true,
+            room: RoomRequest::JoinOrCreate,
+            auth_token: None,
+            resume: None,
         }
     }
 }
@@ -118,6 +127,9 @@ impl ClientSession {
         s.send(&ClientMessage::Hello(Hello {
             protocol_version: s.config.protocol_version,
             name,
+            room: s.config.room,
+            auth_token: s.config.auth_token.clone(),
+            resume: s.config.resume,
         }));
         s
     }

@@ -74,6 +74,10 @@ impl FakeServer {
             view_width: 40_000,
             view_height: 30_000,
             tick: self.tick,
+            room: crate::message::RoomId(1),
+            resume_token: crate::message::ResumeToken([1; 16]),
+            resume_window_ms: 15_000,
+            resumed: false,
         };
         encode(&ServerMessage::Welcome(w))
     }

@@ -278,8 +278,8 @@ mod tests {
     #[test]
     fn a_shot_hits_damages_kills_scores_and_respawns() {
         let mut w = world();
-        let (shooter, _) = w.add_player(Arc::from("a"));
-        let (victim, _) = w.add_player(Arc::from("b"));
+        let (shooter, _) = w.add_player(Arc::from("a"), Default::default());
+        let (victim, _) = w.add_player(Arc::from("b"), Default::default());
         place(&mut w, shooter, 10_000, 10_000);
         place(&mut w, victim, 10_000 + 120 * UNITS_PER_PIXEL, 10_000);
         // Fire along +x (aim 0) once per FIRE_COOLDOWN_TICKS until the victim dies.
@@ -313,7 +313,7 @@ mod tests {
             16,
             3,
         );
-        let (p, _) = w.add_player(Arc::from("a"));
+        let (p, _) = w.add_player(Arc::from("a"), Default::default());
         let orb = w
             .entities
             .iter()
@@ -351,7 +351,7 @@ mod tests {
     #[test]
     fn inputs_apply_in_order_once_each_and_the_queue_is_bounded() {
         let mut w = world();
-        let (p, _) = w.add_player(Arc::from("a"));
+        let (p, _) = w.add_player(Arc::from("a"), Default::default());
         w.queue_inputs(p, 1, &[InputFrame::new(InputFrame::RIGHT, 0); 4]);
         w.queue_inputs(p, 3, &[InputFrame::new(InputFrame::RIGHT, 0); 4]); // 3 and 4 are duplicates
         let Role::Player(data) = &w.get(p).expect("exists").role else {

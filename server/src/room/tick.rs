@@ -1,18 +1,21 @@
 //! The room task: a fixed-rate tick loop that owns the world.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
+use tickwire_protocol::RoomId;
 use tickwire_protocol::codec;
 use tickwire_protocol::message::{Leaderboard, LeaderboardEntry, ServerMessage};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
-use tracing::{Instrument, debug, info, info_span, warn};
+use tracing::{Instrument, error, info, info_span, warn};
 
+use super::membership::Membership;
 use super::world::World;
-use super::{JoinError, Joined, RoomCommand, RoomHandle, Snapshot};
+use super::{RoomCommand, RoomHandle, Snapshot};
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
 
@@ -21,8 +24,10 @@ use crate::metrics::Metrics;
 const MAX_CATCH_UP_TICKS: u32 = 5;
 /// Ticks between leaderboard updates (about a second at 60 Hz).
 const LEADERBOARD_TICKS: u32 = 60;
+/// Ticks between checks for dropped players whose resume window has passed.
+const EXPIRY_CHECK_TICKS: u32 = 15;
 
-/// Tick timing over the last second or so, published for metrics and tests.
+/// Tick timing over the last second or so, published for `/rooms` and tests.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct TickStats {
     /// The room's tick.
@@ -39,8 +44,10 @@ pub struct TickStats {
     pub overruns: u64,
 }
 
-/// Starts a room's tick loop; it runs until `shutdown` turns true.
+/// Starts room `id`'s tick loop. It runs until `shutdown` turns true, or until
+/// it has been empty for the configured grace period.
 pub fn spawn_room(
+    id: RoomId,
     config: Arc<ServerConfig>,
     metrics: Arc<Metrics>,
     mut shutdown: watch::Receiver<bool>,
@@ -54,44 +61,77 @@ pub fn spawn_room(
     );
     let (snap_tx, snapshots) = watch::channel(Arc::new(world.snapshot(None)));
     let (stats_tx, stats) = watch::channel(TickStats::default());
+    let occupancy = Arc::new(AtomicUsize::new(0));
+    let handle = RoomHandle {
+        id,
+        capacity: config.max_players,
+        created: Instant::now(),
+        commands,
+        snapshots,
+        stats,
+        occupancy: occupancy.clone(),
+    };
+    let resume_ticks =
+        (config.resume_window.as_secs_f64() * f64::from(config.tick_rate)).ceil() as u32;
+    let empty_grace_ticks =
+        (config.empty_room_grace.as_secs_f64() * f64::from(config.tick_rate)).ceil() as u32;
     let task = async move {
         metrics.rooms.inc();
-        let mut room = RoomLoop::new(world, config, metrics.clone());
-        info!(tick_rate = room.config.tick_rate, "room started");
+        let membership = Membership::new(id, config.max_players, resume_ticks);
+        let mut room = RoomLoop::new(world, membership, config, metrics.clone());
+        info!(
+            tick_rate = room.config.tick_rate,
+            capacity = room.config.max_players,
+            "room created"
+        );
         let mut interval = tokio::time::interval(room.config.tick_period());
         interval.set_missed_tick_behavior(MissedTickBehavior::Burst);
-        let mut behind = 0u32;
-        loop {
+        let mut empty_ticks = 0u32;
+        let why = loop {
             tokio::select! {
                 biased;
-                _ = shutdown.changed() => break,
+                _ = shutdown.changed() => break "server shutting down",
                 at = interval.tick() => {
                     // Skip ahead instead of replaying a long stall tick by tick.
-                    let late = at.elapsed();
-                    if late > room.config.tick_period() * MAX_CATCH_UP_TICKS {
-                        behind += 1;
+                    if at.elapsed() > room.config.tick_period() * MAX_CATCH_UP_TICKS {
                         interval.reset();
                     }
                 }
             }
             room.run_tick(&mut inbox, &snap_tx, &stats_tx);
+            occupancy.store(room.world.player_count(), Ordering::Relaxed);
+            empty_ticks = if room.world.player_count() == 0 {
+                empty_ticks + 1
+            } else {
+                0
+            };
+            if empty_ticks > empty_grace_ticks {
+                break "empty past its grace period";
+            }
+        };
+        inbox.close();
+        // Anyone who asked to join in the meantime is told the room closed.
+        while let Ok(cmd) = inbox.try_recv() {
+            drop(cmd);
         }
         metrics.rooms.dec();
-        info!(skipped_stalls = behind, "room stopped");
+        info!(reason = why, ticks = room.world.tick(), "room closed");
     };
-    let handle = tokio::spawn(task.instrument(info_span!("room", room = 1)));
-    (
-        RoomHandle {
-            commands,
-            snapshots,
-            stats,
-        },
-        handle,
-    )
+    let span = info_span!("room", room = id.0);
+    let guarded = async move {
+        // A panicking room takes only itself down: its sessions see the room close.
+        if let Err(panic) =
+            futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(task)).await
+        {
+            error!(panic = ?panic.downcast_ref::<&str>(), "room task panicked");
+        }
+    };
+    (handle, tokio::spawn(guarded.instrument(span)))
 }
 
 struct RoomLoop {
     world: World,
+    membership: Membership,
     config: Arc<ServerConfig>,
     metrics: Arc<Metrics>,
     leaderboard: Option<(u32, Bytes)>,
@@ -102,9 +142,15 @@ struct RoomLoop {
 }
 
 impl RoomLoop {
-    fn new(world: World, config: Arc<ServerConfig>, metrics: Arc<Metrics>) -> Self {
+    fn new(
+        world: World,
+        membership: Membership,
+        config: Arc<ServerConfig>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
             world,
+            membership,
             config,
             metrics,
             leaderboard: None,
@@ -128,6 +174,9 @@ impl RoomLoop {
         }
         self.world.step();
         let tick = self.world.tick();
+        if tick.is_multiple_of(EXPIRY_CHECK_TICKS) {
+            self.membership.expire(&mut self.world);
+        }
         if tick.is_multiple_of(LEADERBOARD_TICKS) || self.leaderboard.is_none() {
             self.leaderboard = Some((tick, self.encode_leaderboard()));
         }
@@ -138,32 +187,40 @@ impl RoomLoop {
     }
 
     fn handle(&mut self, cmd: RoomCommand) {
+        let world = &mut self.world;
         match cmd {
             RoomCommand::Join { name, reply } => {
-                let answer = if self.world.player_count() >= self.config.max_players {
-                    Err(JoinError::Full(self.config.max_players))
-                } else {
-                    let (key, id) = self.world.add_player(name.clone());
-                    debug!(player_id = id.0, %name, players = self.world.player_count(), "player joined");
-                    Ok(Joined {
-                        key,
-                        id,
-                        tick: self.world.tick(),
-                    })
-                };
+                let answer = self.membership.join(world, name);
                 if let Err(Ok(joined)) = reply.send(answer) {
                     // The session went away while waiting: undo the join.
-                    self.world.remove_player(joined.key);
+                    self.membership.leave(world, joined.key);
+                }
+            }
+            RoomCommand::Resume { token, reply } => {
+                let answer = self.membership.resume(world, token);
+                if let Err(Ok(joined)) = reply.send(answer) {
+                    self.membership.detach(world, joined.key);
                 }
             }
             RoomCommand::Inputs {
                 key,
+                generation,
                 first_seq,
                 frames,
-            } => self.world.queue_inputs(key, first_seq, &frames),
-            RoomCommand::Leave { key } => {
-                self.world.remove_player(key);
-                debug!(players = self.world.player_count(), "player left");
+            } => {
+                if Membership::is_current(world, key, generation) {
+                    world.queue_inputs(key, first_seq, &frames);
+                }
+            }
+            RoomCommand::Leave { key, generation } => {
+                if Membership::is_current(world, key, generation) {
+                    self.membership.leave(world, key);
+                }
+            }
+            RoomCommand::Detach { key, generation } => {
+                if Membership::is_current(world, key, generation) {
+                    self.membership.detach(world, key);
+                }
             }
         }
     }

@@ -8,7 +8,7 @@ use rand::{Rng, SeedableRng};
 use slotmap::{SlotMap, new_key_type};
 use tickwire_protocol::sim::Arena;
 use tickwire_protocol::tuning::{MAX_HEALTH, PLAYER_RADIUS};
-use tickwire_protocol::{EntityId, EntityKind, EntityState, InputFrame};
+use tickwire_protocol::{EntityId, EntityKind, EntityState, InputFrame, ResumeToken};
 
 use super::grid::Grid;
 use super::snapshot::{PlayerInfo, Snapshot};
@@ -57,6 +57,13 @@ pub struct PlayerData {
     pub last_seq: u32,
     /// Inputs to go before this player may fire again.
     pub fire_cooldown: u32,
+    /// Bumped each time a connection takes this player back; commands from an
+    /// older connection carry an older generation and are ignored.
+    pub generation: u32,
+    /// The token that takes this player back after a drop.
+    pub resume_token: ResumeToken,
+    /// While no connection controls the player: the tick at which it leaves for good.
+    pub detached_until: Option<u32>,
 }
 
 /// The world of one room.
@@ -144,7 +151,11 @@ impl World {
     }
 
     /// Adds a player at a random place.
-    pub fn add_player(&mut self, name: Arc<str>) -> (EntityKey, EntityId) {
+    pub fn add_player(
+        &mut self,
+        name: Arc<str>,
+        resume_token: ResumeToken,
+    ) -> (EntityKey, EntityId) {
         let (x, y) = self.random_position(PLAYER_RADIUS * 4);
         let state = EntityState {
             kind: EntityKind::Player,
@@ -158,21 +169,52 @@ impl World {
             inputs: VecDeque::new(),
             last_seq: 0,
             fire_cooldown: 0,
+            generation: 0,
+            resume_token,
+            detached_until: None,
         };
         self.players += 1;
         self.spawn(state, Role::Player(Box::new(data)))
     }
 
     /// Removes a player; its projectiles fly on. Unknown keys are ignored.
-    pub fn remove_player(&mut self, key: EntityKey) {
+    /// Returns the removed player's resume token.
+    pub fn remove_player(&mut self, key: EntityKey) -> Option<ResumeToken> {
         if let Some(Entity {
             role: Role::Player(_),
             ..
         }) = self.entities.get(key)
         {
-            self.entities.remove(key);
             self.players -= 1;
+            if let Some(Entity {
+                role: Role::Player(p),
+                ..
+            }) = self.entities.remove(key)
+            {
+                return Some(p.resume_token);
+            }
         }
+        None
+    }
+
+    /// The server-only data of a player.
+    pub fn player_mut(&mut self, key: EntityKey) -> Option<&mut PlayerData> {
+        match self.entities.get_mut(key) {
+            Some(Entity {
+                role: Role::Player(p),
+                ..
+            }) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Players no connection controls whose grace ran out by this tick.
+    pub fn expired_detached(&self, out: &mut Vec<EntityKey>) {
+        let tick = self.tick;
+        out.extend(self.entities.iter().filter_map(|(k, e)| match &e.role {
+            Role::Player(p) if p.detached_until.is_some_and(|t| t <= tick) => Some(k),
+            _ => None,
+        }));
     }
 
     /// Queues inputs `first_seq..` for a player, skipping any already queued or applied.

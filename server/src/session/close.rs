@@ -17,6 +17,9 @@ pub const MESSAGE_TOO_BIG: u16 = 1009;
 /// Close code: try again later (server full).
 pub const TRY_AGAIN_LATER: u16 = 1013;
 
+/// The cause given when the client sent a close frame itself.
+pub const CLIENT_CLOSED: &str = "client closed";
+
 /// Longest close reason WebSocket allows, in bytes.
 const MAX_REASON_BYTES: usize = 123;
 
@@ -30,6 +33,9 @@ pub enum Ending {
         /// Words for the client and the log.
         reason: Cow<'static, str>,
     },
+    /// Nothing was heard from the client for too long: closed with 1001 and
+    /// this reason, and its player kept for a resume like any dropped connection.
+    TimedOut(Cow<'static, str>),
     /// The client closed or the connection broke; nothing more to send.
     Gone(Cow<'static, str>),
 }
@@ -62,8 +68,45 @@ impl Ending {
                 ..
             } => "full",
             Self::Close { .. } => "policy",
+            Self::TimedOut(_) => "idle_timeout",
             Self::Gone(cause) if cause.starts_with("stalled") => "stalled",
+            Self::Gone(cause) if cause == CLIENT_CLOSED => "client_closed",
             Self::Gone(_) => "client_gone",
+        }
+    }
+
+    /// An idle timeout with this reason.
+    pub fn timed_out(reason: impl Into<Cow<'static, str>>) -> Self {
+        match Self::close(GOING_AWAY, reason) {
+            Self::Close { reason, .. } => Self::TimedOut(reason),
+            other => other,
+        }
+    }
+
+    /// Whether the session ended on purpose (the client closed, or the server
+    /// refused, kicked or shut down), so its player leaves at once rather than
+    /// waiting for a resume.
+    pub fn is_deliberate(&self) -> bool {
+        match self {
+            Self::Close { .. } => true,
+            Self::TimedOut(_) => false,
+            Self::Gone(cause) => cause == CLIENT_CLOSED,
+        }
+    }
+
+    /// The close code sent, if any.
+    pub fn code(&self) -> Option<u16> {
+        match self {
+            Self::Close { code, .. } => Some(*code),
+            Self::TimedOut(_) => Some(GOING_AWAY),
+            Self::Gone(_) => None,
+        }
+    }
+
+    /// The reason, for logs.
+    pub fn reason(&self) -> &str {
+        match self {
+            Self::Close { reason, .. } | Self::TimedOut(reason) | Self::Gone(reason) => reason,
         }
     }
 

@@ -1,4 +1,5 @@
-//! The opening of a session: `Hello` within a deadline, version check, join, `Welcome`.
+//! The opening of a session: `Hello` within a deadline, version and token
+//! checks, then a room (matchmaking, or a resume), then `Welcome`.
 
 use std::sync::Arc;
 
@@ -7,22 +8,116 @@ use axum::extract::ws::{Message, WebSocket};
 use tickwire_protocol::codec::{self, MAX_CLIENT_MESSAGE_BYTES};
 use tickwire_protocol::delta::truncate_name;
 use tickwire_protocol::message::{
-    ClientMessage, Notice, NoticeCode, PROTOCOL_VERSION, ServerMessage, Welcome,
+    ClientMessage, Hello, Notice, NoticeCode, PROTOCOL_VERSION, RoomRequest, ServerMessage, Welcome,
 };
 use tokio::time::timeout;
 
+use super::SessionContext;
 use super::close::*;
+use crate::auth;
 use crate::config::ServerConfig;
+use crate::lobby::LobbyError;
 use crate::room::{JoinError, Joined, RoomHandle};
 
-/// Waits for the client's `Hello`, checks it and joins the room.
+/// Times matchmaking is retried when the chosen room fills up or closes meanwhile.
+const JOIN_ATTEMPTS: usize = 3;
+
+/// Waits for the client's `Hello`, checks it and finds the player a room.
 /// On refusal, the client has been sent a `Notice` where one helps, and the
 /// returned [`Ending`] holds the close code and reason.
 pub async fn accept(
     ws: &mut WebSocket,
-    room: &RoomHandle,
-    config: &ServerConfig,
-) -> Result<Joined, Ending> {
+    ctx: &SessionContext,
+) -> Result<(RoomHandle, Joined), Ending> {
+    let hello = read_hello(ws, &ctx.config).await?;
+    let name = match &ctx.config.token_secret {
+        None => sanitize_name(&hello.name),
+        Some(secret) => {
+            let verified = hello
+                .auth_token
+                .as_deref()
+                .ok_or(auth::TokenError::Missing)
+                .and_then(|token| auth::verify(secret, token, auth::unix_now()));
+            match verified {
+                Ok(name) => sanitize_name(&name),
+                Err(err) => {
+                    return Err(refuse(
+                        ws,
+                        NoticeCode::Unauthorized,
+                        POLICY_VIOLATION,
+                        err.to_string(),
+                    )
+                    .await);
+                }
+            }
+        }
+    };
+    match hello.resume {
+        Some(token) => {
+            let resumed = match ctx.lobby.room_of(&token) {
+                Some(room) => room.resume(token).await.map(|joined| (room, joined)),
+                None => Err(JoinError::ResumeRejected),
+            };
+            match resumed {
+                Ok(found) => Ok(found),
+                Err(JoinError::Closed) => Err(Ending::close(GOING_AWAY, "room closed")),
+                Err(_) => Err(refuse(
+                    ws,
+                    NoticeCode::ResumeRejected,
+                    POLICY_VIOLATION,
+                    "resume token not valid (unknown, used, or expired)".into(),
+                )
+                .await),
+            }
+        }
+        None => join(ws, ctx, hello.room, Arc::from(name)).await,
+    }
+}
+
+async fn join(
+    ws: &mut WebSocket,
+    ctx: &SessionContext,
+    request: RoomRequest,
+    name: Arc<str>,
+) -> Result<(RoomHandle, Joined), Ending> {
+    for _ in 0..JOIN_ATTEMPTS {
+        let room = match ctx.lobby.find(request) {
+            Ok(room) => room,
+            Err(LobbyError::NotFound(id)) => {
+                let reason = format!("room {} does not exist", id.0);
+                return Err(refuse(ws, NoticeCode::RoomNotFound, TRY_AGAIN_LATER, reason).await);
+            }
+            Err(LobbyError::TooManyRooms(n)) => {
+                let reason = format!("server full: {n} rooms running");
+                return Err(refuse(ws, NoticeCode::ServerFull, TRY_AGAIN_LATER, reason).await);
+            }
+            Err(LobbyError::ShuttingDown) => {
+                return Err(Ending::close(GOING_AWAY, "server shutting down"));
+            }
+        };
+        match room.join(name.clone()).await {
+            Ok(joined) => return Ok((room, joined)),
+            // Chosen room filled up or closed meanwhile: matchmaking picks again.
+            Err(JoinError::Full(_) | JoinError::Closed) if request == RoomRequest::JoinOrCreate => {
+                continue;
+            }
+            Err(JoinError::Full(max)) => {
+                let reason = format!("room {} is full: {max} players", room.id.0);
+                return Err(refuse(ws, NoticeCode::RoomFull, TRY_AGAIN_LATER, reason).await);
+            }
+            Err(_) => return Err(Ending::close(TRY_AGAIN_LATER, "room closed; try again")),
+        }
+    }
+    Err(refuse(
+        ws,
+        NoticeCode::ServerFull,
+        TRY_AGAIN_LATER,
+        "no room with space; try again".into(),
+    )
+    .await)
+}
+
+async fn read_hello(ws: &mut WebSocket, config: &ServerConfig) -> Result<Hello, Ending> {
     let first = match timeout(config.hello_timeout, ws.recv()).await {
         Err(_) => {
             return Err(Ending::close(
@@ -56,36 +151,41 @@ pub async fn accept(
         let reason = format!(
             "protocol version mismatch: server speaks {PROTOCOL_VERSION}, client sent {version}"
         );
-        notice(
+        return Err(refuse(
             ws,
             NoticeCode::VersionMismatch {
                 server_version: PROTOCOL_VERSION,
             },
-            &reason,
+            PROTOCOL_ERROR,
+            reason,
+        )
+        .await);
+    }
+    match codec::decode_client(&bytes) {
+        Ok(ClientMessage::Hello(hello)) => Ok(hello),
+        Ok(_) => Err(Ending::close(
+            POLICY_VIOLATION,
+            "expected Hello as the first message",
+        )),
+        Err(err) => Err(Ending::close(INVALID_PAYLOAD, err.to_string())),
+    }
+}
+
+/// Sends a `Notice` and returns the close that follows it.
+async fn refuse(ws: &mut WebSocket, code: NoticeCode, close: u16, reason: String) -> Ending {
+    let mut buf = Vec::new();
+    let msg = ServerMessage::Notice(Notice {
+        code,
+        message: reason.clone(),
+    });
+    if codec::encode_server(&msg, &mut buf).is_ok() {
+        let _ = timeout(
+            std::time::Duration::from_secs(1),
+            ws.send(Message::Binary(Bytes::from(buf))),
         )
         .await;
-        return Err(Ending::close(PROTOCOL_ERROR, reason));
     }
-    let hello = match codec::decode_client(&bytes) {
-        Ok(ClientMessage::Hello(hello)) => hello,
-        Ok(_) => {
-            return Err(Ending::close(
-                POLICY_VIOLATION,
-                "expected Hello as the first message",
-            ));
-        }
-        Err(err) => return Err(Ending::close(INVALID_PAYLOAD, err.to_string())),
-    };
-    let name: Arc<str> = Arc::from(sanitize_name(&hello.name));
-    match room.join(name).await {
-        Ok(joined) => Ok(joined),
-        Err(JoinError::Full(max)) => {
-            let reason = format!("server full: {max} players");
-            notice(ws, NoticeCode::ServerFull, &reason).await;
-            Err(Ending::close(TRY_AGAIN_LATER, reason))
-        }
-        Err(JoinError::Closed) => Err(Ending::close(GOING_AWAY, "server shutting down")),
-    }
+    Ending::close(close, reason)
 }
 
 /// A display name: control characters removed, trimmed, cut to the limit, never empty.
@@ -99,23 +199,8 @@ fn sanitize_name(raw: &str) -> String {
     }
 }
 
-async fn notice(ws: &mut WebSocket, code: NoticeCode, message: &str) {
-    let mut buf = Vec::new();
-    let msg = ServerMessage::Notice(Notice {
-        code,
-        message: message.to_owned(),
-    });
-    if codec::encode_server(&msg, &mut buf).is_ok() {
-        let _ = timeout(
-            std::time::Duration::from_secs(1),
-            ws.send(Message::Binary(Bytes::from(buf))),
-        )
-        .await;
-    }
-}
-
-/// The encoded `Welcome` for a player who just joined.
-pub fn welcome(config: &ServerConfig, joined: &Joined) -> Bytes {
+/// The encoded `Welcome` for a player who just joined or resumed.
+pub fn welcome(config: &ServerConfig, room: &RoomHandle, joined: &Joined) -> Bytes {
     let arena = config.arena();
     let (view_width, view_height) = config.view_units();
     let msg = ServerMessage::Welcome(Welcome {
@@ -128,6 +213,10 @@ pub fn welcome(config: &ServerConfig, joined: &Joined) -> Bytes {
         view_width,
         view_height,
         tick: joined.tick,
+        room: room.id,
+        resume_token: joined.resume_token,
+        resume_window_ms: u32::try_from(config.resume_window.as_millis()).unwrap_or(u32::MAX),
+        resumed: joined.resumed,
     });
     let mut buf = Vec::new();
     let _ = codec::encode_server(&msg, &mut buf);

@@ -1,7 +1,7 @@
 //! One WebSocket connection: handshake, then inputs up and deltas down.
 //!
 //! A session is a single task. It reads client messages and forwards inputs to
-//! the room through the room's bounded queue; it wakes on the room's `watch`
+//! its room through the room's bounded queue; it wakes on the room's `watch`
 //! channel, takes the latest snapshot and writes this client's delta. A slow
 //! client therefore skips snapshots (latest wins) and never queues them; a
 //! client whose writes stall past the write timeout is dropped. Bad input
@@ -9,6 +9,7 @@
 
 mod close;
 mod handshake;
+mod limits;
 mod writer;
 
 use std::net::SocketAddr;
@@ -17,50 +18,63 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use tickwire_protocol::codec::{self, MAX_CLIENT_MESSAGE_BYTES};
-use tickwire_protocol::message::{ClientMessage, MAX_INPUTS_PER_BATCH, ServerMessage};
+use tickwire_protocol::message::{
+    ClientMessage, MAX_INPUTS_PER_BATCH, Notice, NoticeCode, ServerMessage,
+};
 use tokio::sync::watch;
-use tokio::time::{Instant, sleep_until, timeout};
+use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until, timeout};
 use tracing::{debug, info, warn};
 
 pub use close::*;
+use limits::{InputLimiter, Verdict};
 use writer::DeltaWriter;
 
 use crate::config::ServerConfig;
 use crate::link::DelayLine;
+use crate::lobby::Lobby;
 use crate::metrics::Metrics;
+use crate::room::{Joined, PlayerGuard, RoomCommand, RoomHandle, Snapshot};
 
-use crate::room::{Joined, PlayerGuard, RoomCommand, RoomHandle};
+/// What a session needs from the server around it.
+#[derive(Debug, Clone)]
+pub struct SessionContext {
+    /// Server settings.
+    pub config: Arc<ServerConfig>,
+    /// The server's rooms.
+    pub lobby: Arc<Lobby>,
+    /// The server's metrics.
+    pub metrics: Arc<Metrics>,
+    /// Turns true when the server shuts down.
+    pub shutdown: watch::Receiver<bool>,
+}
 
 /// Serves one upgraded WebSocket until it ends, then closes it with a reason.
-pub async fn serve(
-    mut ws: WebSocket,
-    peer: SocketAddr,
-    room: RoomHandle,
-    config: Arc<ServerConfig>,
-    metrics: Arc<Metrics>,
-    shutdown: watch::Receiver<bool>,
-) {
-    let ending = match handshake::accept(&mut ws, &room, &config).await {
-        Ok(joined) => {
-            let span = tracing::info_span!("session", player_id = joined.id.0, %peer);
-            let _guard = PlayerGuard::new(room.commands.clone(), joined.key, metrics.clone());
-            let mut session = Session::new(ws, joined, room, config, metrics.clone(), shutdown);
+pub async fn serve(mut ws: WebSocket, peer: SocketAddr, ctx: SessionContext) {
+    let ending = match handshake::accept(&mut ws, &ctx).await {
+        Ok((room, joined)) => {
+            let span =
+                tracing::info_span!("session", player_id = joined.id.0, room = room.id.0, %peer);
+            let mut guard = PlayerGuard::new(room.commands.clone(), &joined, ctx.metrics.clone());
+            let mut session = Session::new(ws, joined, room, &ctx);
             let ending = tracing::Instrument::instrument(session.run(), span.clone()).await;
+            if ending.is_deliberate() {
+                guard.leave_on_drop();
+            }
             ws = session.ws;
             let _entered = span.enter();
             log_ending(&ending);
             ending
         }
         Err(ending) => {
-            debug!(%peer, ?ending, "handshake refused");
+            info!(%peer, code = ?ending.code(), reason = %ending.reason(), "connection refused");
             ending
         }
     };
-    metrics.disconnected(ending.label());
-    if let Ending::Close { code, reason } = ending {
+    ctx.metrics.disconnected(ending.label());
+    if let Some(code) = ending.code() {
         let frame = CloseFrame {
             code,
-            reason: reason.as_ref().into(),
+            reason: ending.reason().into(),
         };
         let _ = timeout(
             std::time::Duration::from_secs(1),
@@ -75,10 +89,8 @@ fn log_ending(ending: &Ending) {
         Ending::Close {
             code: GOING_AWAY, ..
         } => debug!("closed for shutdown"),
-        Ending::Close { code, reason } if *code == TRY_AGAIN_LATER => {
-            info!(code, %reason, "session refused")
-        }
         Ending::Close { code, reason } => warn!(code, %reason, "closing session"),
+        Ending::TimedOut(reason) => info!(%reason, "closing idle session"),
         Ending::Gone(cause) => debug!(%cause, "client gone"),
     }
 }
@@ -91,42 +103,44 @@ struct Session {
     metrics: Arc<Metrics>,
     shutdown: watch::Receiver<bool>,
     writer: DeltaWriter,
+    limiter: InputLimiter,
     leaderboard_tick: u32,
+    last_heard: Instant,
     inbound: DelayLine<Message>,
     outbound: DelayLine<Bytes>,
 }
 
 impl Session {
-    fn new(
-        ws: WebSocket,
-        joined: Joined,
-        room: RoomHandle,
-        config: Arc<ServerConfig>,
-        metrics: Arc<Metrics>,
-        shutdown: watch::Receiver<bool>,
-    ) -> Self {
+    fn new(ws: WebSocket, joined: Joined, room: RoomHandle, ctx: &SessionContext) -> Self {
+        let config = ctx.config.clone();
         Self {
             writer: DeltaWriter::new(joined.id, config.view_units()),
+            limiter: InputLimiter::new(
+                config.input_rate,
+                config.input_burst,
+                config.abuse_threshold,
+            ),
             inbound: DelayLine::new(config.lag, config.jitter),
             outbound: DelayLine::new(config.lag, config.jitter),
+            last_heard: Instant::now(),
             ws,
             joined,
             room,
+            metrics: ctx.metrics.clone(),
+            shutdown: ctx.shutdown.clone(),
             config,
-            metrics,
-            shutdown,
             leaderboard_tick: 0,
         }
     }
 
     async fn run(&mut self) -> Ending {
-        if let Some(ending) = self
-            .send(handshake::welcome(&self.config, &self.joined))
-            .await
-        {
+        let welcome = handshake::welcome(&self.config, &self.room, &self.joined);
+        if let Some(ending) = self.send(welcome).await {
             return ending;
         }
         let mut snapshots = self.room.snapshots.clone();
+        let mut heartbeat = interval(self.config.ping_interval);
+        heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             let due = self
                 .inbound
@@ -139,10 +153,16 @@ impl Session {
                 msg = self.ws.recv() => match msg {
                     None => Err(Ending::Gone("connection closed".into())),
                     Some(Err(err)) => Err(Ending::Gone(err.to_string().into())),
-                    Some(Ok(msg)) if self.inbound.is_active() => {
-                        self.inbound.push(Instant::now(), msg).map_err(|_| Ending::close(POLICY_VIOLATION, "too many messages in flight"))
+                    Some(Ok(msg)) => {
+                        self.last_heard = Instant::now();
+                        if self.inbound.is_active() {
+                            self.inbound
+                                .push(Instant::now(), msg)
+                                .map_err(|_| Ending::close(POLICY_VIOLATION, "too many messages in flight"))
+                        } else {
+                            self.on_message(msg).await
+                        }
                     }
-                    Some(Ok(msg)) => self.on_message(msg).await,
                 },
                 changed = snapshots.changed() => match changed {
                     Err(_) => Err(Ending::close(GOING_AWAY, "room closed")),
@@ -151,11 +171,32 @@ impl Session {
                         self.on_snapshot(&snap).await
                     }
                 },
+                _ = heartbeat.tick() => self.on_heartbeat().await,
                 _ = sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => self.run_due().await,
             };
             if let Err(ending) = step {
                 return ending;
             }
+        }
+    }
+
+    /// Pings the client, and closes a connection that has gone silent.
+    async fn on_heartbeat(&mut self) -> Result<(), Ending> {
+        let silent = self.last_heard.elapsed();
+        if silent > self.config.idle_timeout {
+            let reason = format!("idle timeout: nothing received for {:.0?}", silent);
+            self.notice(NoticeCode::IdleTimeout, &reason).await;
+            return Err(Ending::timed_out(reason));
+        }
+        match timeout(
+            self.config.write_timeout,
+            self.ws.send(Message::Ping(Bytes::new())),
+        )
+        .await
+        {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(err)) => Err(Ending::Gone(err.to_string().into())),
+            Err(_) => Err(Ending::Gone("stalled: ping write timed out".into())),
         }
     }
 
@@ -184,7 +225,7 @@ impl Session {
                     "text frames are not supported: send binary protocol messages",
                 ));
             }
-            Message::Close(_) => return Err(Ending::Gone("client closed".into())),
+            Message::Close(_) => return Err(Ending::Gone(CLIENT_CLOSED.into())),
             Message::Ping(_) | Message::Pong(_) => return Ok(()),
         };
         if bytes.len() > MAX_CLIENT_MESSAGE_BYTES {
@@ -198,6 +239,26 @@ impl Session {
         }
         let msg = codec::decode_client(&bytes)
             .map_err(|err| Ending::close(INVALID_PAYLOAD, err.to_string()))?;
+        let frames = if let ClientMessage::Inputs(batch) = &msg {
+            batch.frames.len() as u32
+        } else {
+            1
+        };
+        match self.limiter.check(frames) {
+            Verdict::Accept => {}
+            Verdict::Drop(n) => {
+                self.metrics.inputs_dropped.inc_by(u64::from(n));
+                return Ok(());
+            }
+            Verdict::Abuse => {
+                self.notice(NoticeCode::PolicyViolation, "message rate limit exceeded")
+                    .await;
+                return Err(Ending::close(
+                    POLICY_VIOLATION,
+                    "message rate limit exceeded for too long",
+                ));
+            }
+        }
         match msg {
             ClientMessage::Inputs(batch) => {
                 if batch.frames.is_empty() || batch.frames.len() > MAX_INPUTS_PER_BATCH {
@@ -211,6 +272,7 @@ impl Session {
                 }
                 let cmd = RoomCommand::Inputs {
                     key: self.joined.key,
+                    generation: self.joined.generation,
                     first_seq: batch.first_seq,
                     frames: batch.frames,
                 };
@@ -235,7 +297,7 @@ impl Session {
         }
     }
 
-    async fn on_snapshot(&mut self, snap: &crate::room::Snapshot) -> Result<(), Ending> {
+    async fn on_snapshot(&mut self, snap: &Snapshot) -> Result<(), Ending> {
         let started = std::time::Instant::now();
         let delta = self.writer.write(snap);
         self.metrics
@@ -256,6 +318,25 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    async fn notice(&mut self, code: NoticeCode, message: &str) {
+        let mut buf = Vec::new();
+        if codec::encode_server(
+            &ServerMessage::Notice(Notice {
+                code,
+                message: message.to_owned(),
+            }),
+            &mut buf,
+        )
+        .is_ok()
+        {
+            let _ = timeout(
+                std::time::Duration::from_secs(1),
+                self.ws.send(Message::Binary(Bytes::from(buf))),
+            )
+            .await;
+        }
     }
 
     /// Sends now, or through the link conditioner when it is on.
