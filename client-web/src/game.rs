@@ -219,7 +219,8 @@ impl Game {
             SessionEvent::Desync(err) => {
                 self.error(format!("desync, full snapshot requested: {err}"));
             }
-            SessionEvent::Rtt(_) => {}
+                        SessionEvent::Rtt(_) => {}
+            SessionEvent::LocalError(message) => self.error(message),
             SessionEvent::Leaderboard(l) => {
                 let event = self.leaderboard_event(&l);
                 self.push_event(event);

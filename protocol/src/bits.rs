@@ -7,9 +7,9 @@
 
 use thiserror::Error;
 
-/// Longest exp-Golomb prefix accepted by the reader: anything longer is not a
-/// value this protocol ever writes, so it is rejected rather than decoded.
-const MAX_GOLOMB_PREFIX: u32 = 40;
+/// Longest exp-Golomb prefix accepted by the reader. Every value below 2^63
+/// fits; anything longer is not a value this protocol writes, and is rejected.
+const MAX_GOLOMB_PREFIX: u32 = 63;
 
 /// A bit stream that ended early or held a value no encoder writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]

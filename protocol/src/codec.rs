@@ -46,8 +46,20 @@ fn server_config() -> impl Config {
 }
 
 /// Appends the encoding of a client message to `out`.
+///
+/// A message longer than [`MAX_CLIENT_MESSAGE_BYTES`] is refused (and `out` left
+/// as it was), since no server would accept it.
 pub fn encode_client(msg: &ClientMessage, out: &mut Vec<u8>) -> Result<(), CodecError> {
+    let start = out.len();
     bincode::serde::encode_into_std_write(msg, out, client_config())?;
+    let len = out.len() - start;
+    if len > MAX_CLIENT_MESSAGE_BYTES {
+        out.truncate(start);
+        return Err(CodecError::TooLarge {
+            len,
+            limit: MAX_CLIENT_MESSAGE_BYTES,
+        });
+    }
     Ok(())
 }
 

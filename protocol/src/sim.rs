@@ -36,6 +36,9 @@ pub struct PlayerMotion {
 const DIAGONAL_256: i32 = 181;
 
 /// Advances a player by one tick under `input`.
+///
+/// Arithmetic saturates, so any state (even a hostile server's) steps without
+/// overflow, identically on every platform.
 pub fn step_player(m: &mut PlayerMotion, input: InputFrame, arena: Arena) {
     let (dx, dy) = input.direction();
     let scale = |v: i32| {
@@ -48,34 +51,35 @@ pub fn step_player(m: &mut PlayerMotion, input: InputFrame, arena: Arena) {
     if m.dash_cooldown > 0 {
         m.dash_cooldown -= 1;
     } else if input.held(InputFrame::DASH) && (dx, dy) != (0, 0) {
-        m.vx += dx * scale(DASH_IMPULSE);
-        m.vy += dy * scale(DASH_IMPULSE);
+        m.vx = m.vx.saturating_add(dx * scale(DASH_IMPULSE));
+        m.vy = m.vy.saturating_add(dy * scale(DASH_IMPULSE));
         m.dash_cooldown = DASH_COOLDOWN_TICKS;
     }
-    m.vx += dx * scale(PLAYER_ACCEL);
-    m.vy += dy * scale(PLAYER_ACCEL);
+    m.vx = m.vx.saturating_add(dx * scale(PLAYER_ACCEL));
+    m.vy = m.vy.saturating_add(dy * scale(PLAYER_ACCEL));
     m.vx -= friction(m.vx);
     m.vy -= friction(m.vy);
-    m.x += m.vx;
-    m.y += m.vy;
+    m.x = m.x.saturating_add(m.vx);
+    m.y = m.y.saturating_add(m.vy);
     clamp_axis(
         &mut m.x,
         &mut m.vx,
         PLAYER_RADIUS,
-        arena.width - PLAYER_RADIUS,
+        arena.width.saturating_sub(PLAYER_RADIUS),
     );
     clamp_axis(
         &mut m.y,
         &mut m.vy,
         PLAYER_RADIUS,
-        arena.height - PLAYER_RADIUS,
+        arena.height.saturating_sub(PLAYER_RADIUS),
     );
 }
 
 /// The speed friction takes this tick: `v / FRICTION_DIVISOR` rounded away
 /// from zero, so that a released player comes to a full stop.
 fn friction(v: i32) -> i32 {
-    (v + v.signum() * (FRICTION_DIVISOR - 1)) / FRICTION_DIVISOR
+    ((i64::from(v) + i64::from(v.signum()) * i64::from(FRICTION_DIVISOR - 1))
+        / i64::from(FRICTION_DIVISOR)) as i32
 }
 
 fn clamp_axis(pos: &mut i32, vel: &mut i32, min: i32, max: i32) {
@@ -240,6 +244,29 @@ mod tests {
         for a in 0..=255u8 {
             let (x, y) = aim_vector_q14(a);
             assert_eq!(angle_of(i64::from(x), i64::from(y)), a, "angle {a}");
+        }
+    }
+
+    #[test]
+    fn hostile_states_step_without_overflow() {
+        let tiny = Arena {
+            width: i32::MIN,
+            height: 0,
+        };
+        for (x, vx) in [(i32::MAX - 10, 1000), (i32::MIN, i32::MIN), (0, i32::MAX)] {
+            let mut m = PlayerMotion {
+                x,
+                y: x,
+                vx,
+                vy: vx,
+                dash_cooldown: 0,
+            };
+            step_player(
+                &mut m,
+                InputFrame::new(InputFrame::RIGHT | InputFrame::DOWN | InputFrame::DASH, 0),
+                ARENA,
+            );
+            step_player(&mut m, InputFrame::new(InputFrame::LEFT, 0), tiny);
         }
     }
 

@@ -152,12 +152,14 @@ pub(crate) fn read_record(
     };
     let mut s = r.state;
     let (px, py) = r.predicted;
-    s.x = to_i32(px, 0)?;
-    s.y = to_i32(py, 0)?;
-    if mask & POS != 0 {
-        s.x = to_i32(px, rd.read_signed(r.pos_k)?)?;
-        s.y = to_i32(py, rd.read_signed(r.pos_k)?)?;
-    }
+    // The extrapolation alone may leave the i32 range when a residual brings it back.
+    let (dx, dy) = if mask & POS != 0 {
+        (rd.read_signed(r.pos_k)?, rd.read_signed(r.pos_k)?)
+    } else {
+        (0, 0)
+    };
+    s.x = to_i32(px, dx)?;
+    s.y = to_i32(py, dy)?;
     if mask & VEL != 0 {
         s.vx = to_i32(i64::from(s.vx), rd.read_signed(VEL_K)?)?;
         s.vy = to_i32(i64::from(s.vy), rd.read_signed(VEL_K)?)?;

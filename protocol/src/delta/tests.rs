@@ -265,3 +265,33 @@ fn garbage_payloads_never_panic() {
         }
     }
 }
+
+#[test]
+fn an_extrapolation_outside_i32_that_a_residual_brings_back_decodes() {
+    let base = EntityState {
+        kind: EntityKind::Player,
+        x: 2_100_000_000,
+        vx: 100_000_000,
+        ..Default::default()
+    };
+    let now = EntityState { vx: 0, ..base };
+    let mut encoder = DeltaEncoder::new();
+    let enc = encoder.encode(
+        Some((1, &[(EntityId(3), base)])),
+        2,
+        &[(EntityId(3), now)],
+        |_| None,
+    );
+    let delta = Delta {
+        tick: 2,
+        baseline_age: enc.baseline_age,
+        last_input_seq: 0,
+        payload: enc.payload.to_vec(),
+    };
+    let held = View {
+        tick: 1,
+        entities: vec![(EntityId(3), base)],
+    };
+    let (view, _) = apply_delta(&held, &delta, &mut Vec::new()).expect("applies");
+    assert_eq!(view.entities, vec![(EntityId(3), now)]);
+}

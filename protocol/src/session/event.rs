@@ -32,6 +32,9 @@ pub enum SessionEvent {
     Leaderboard(Leaderboard),
     /// A message from the server: an error, refusal or kick.
     Notice(Notice),
+    /// This client could not encode a message it had to send (its config is
+    /// out of bounds, e.g. an auth token too long for a `Hello`); the session cannot proceed.
+    LocalError(String),
 }
 
 /// Why the session cannot go on; the driver should close the connection.

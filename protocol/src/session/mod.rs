@@ -297,9 +297,12 @@ impl ClientSession {
 
     fn send(&mut self, msg: &ClientMessage) {
         let mut buf = Vec::with_capacity(16);
-        // Client messages this session builds are always within the codec's limits.
-        if codec::encode_client(msg, &mut buf).is_ok() {
-            self.transmit.push_back(buf);
+        match codec::encode_client(msg, &mut buf) {
+            Ok(()) => self.transmit.push_back(buf),
+            // Only a `Hello` built from an oversized config can fail (e.g. a huge auth token).
+            Err(err) => self
+                .events
+                .push_back(SessionEvent::LocalError(err.to_string())),
         }
     }
 

@@ -75,7 +75,10 @@ impl Predictor {
             }
         }
         if let (Some(old), true) = (self.motion, was_alive && self.alive) {
-            let err = ((old.x - fresh.x) as f32, (old.y - fresh.y) as f32);
+            let err = (
+                (i64::from(old.x) - i64::from(fresh.x)) as f32,
+                (i64::from(old.y) - i64::from(fresh.y)) as f32,
+            );
             if err != (0.0, 0.0) {
                 self.corrections += 1;
                 let off = (self.offset.0 + err.0, self.offset.1 + err.1);

@@ -335,3 +335,40 @@ fn server_garbage_is_an_error_and_notices_are_events() {
         Ok(ClientMessage::Hello(_))
     ));
 }
+
+#[test]
+fn an_oversized_hello_is_a_local_error_not_a_message_the_server_refuses() {
+    let mut config = SessionConfig::new("ada");
+    config.auth_token = Some("t".repeat(250));
+    let mut client = ClientSession::new(config, ms(0));
+    assert!(
+        client.poll_transmit().is_none(),
+        "nothing over the codec limit goes out"
+    );
+    assert!(matches!(
+        client.poll_event(),
+        Some(SessionEvent::LocalError(_))
+    ));
+}
+
+#[test]
+fn a_hostile_player_state_is_not_a_panic() {
+    let mut server = FakeServer::new();
+    server.me.x = i32::MAX - 10;
+    server.me.vx = 1000;
+    let mut client = ClientSession::new(SessionConfig::new("me"), ms(0));
+    client
+        .handle_bytes(&server.welcome(), ms(0))
+        .expect("valid");
+    client.push_input(InputFrame::new(InputFrame::RIGHT, 0));
+    client
+        .handle_bytes(&server.snapshot(), ms(1))
+        .expect("valid");
+    server.me.x = i32::MIN + 5;
+    server.step();
+    client
+        .handle_bytes(&server.snapshot(), ms(2))
+        .expect("valid");
+    client.push_input(InputFrame::new(InputFrame::LEFT, 0));
+    assert!(client.predictor().and_then(|p| p.motion()).is_some());
+}
