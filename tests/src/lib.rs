@@ -1,1 +1,35 @@
-//! x
+//! Headless tickwire bots: the library behind the `bots` CLI and the
+//! integration tests.
+//!
+//! - [`target`]: the server to connect to (URL checked and resolved once).
+//! - [`connection`]: one WebSocket connection driving a sans-IO `ClientSession`.
+//! - [`error`]: why a connection failed or ended.
+//! - [`behavior`]: what a bot does each tick (wander, idle, chase, stall).
+//! - [`bot`]: one bot: a connection played by a behaviour, counting what it sees.
+//! - [`counters`]: one bot's counters.
+//! - [`stats`]: the swarm-wide totals they add up to, with latency histograms.
+//! - [`swarm`]: many bots with ramp-up, progress and a clean stop.
+//! - [`report`]: a swarm's result, as a table and as JSON.
+
+pub mod behavior;
+pub mod bot;
+pub mod connection;
+pub mod counters;
+pub mod error;
+pub mod report;
+pub mod stats;
+pub mod swarm;
+pub mod target;
+
+#[cfg(test)]
+mod fake_server;
+
+pub use behavior::{Behavior, Mind};
+pub use bot::{BotConfig, BotEnd, BotOutcome, run_bot};
+pub use connection::{Connection, Traffic, Wake};
+pub use counters::{BotCounters, Counts};
+pub use error::BotError;
+pub use report::Report;
+pub use stats::SwarmStats;
+pub use swarm::{SwarmConfig, run_swarm};
+pub use target::Target;

@@ -1,0 +1,268 @@
+//! A swarm's result: [`Report`], as JSON for machines and a table for people.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+use crate::behavior::Behavior;
+use crate::stats::StatsSnapshot;
+
+/// Latency percentiles, ms.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Latency {
+    /// Samples recorded.
+    pub samples: u64,
+    /// Median, ms.
+    pub p50: f64,
+    /// 90th percentile, ms.
+    pub p90: f64,
+    /// 99th percentile, ms.
+    pub p99: f64,
+    /// Largest sample, ms.
+    pub max: f64,
+}
+
+impl Latency {
+    /// Percentiles of a histogram of microseconds (all zero when it is empty).
+    pub fn from_us(h: &Histogram<u64>) -> Self {
+        if h.is_empty() {
+            return Self::default();
+        }
+        let ms = |us: u64| us as f64 / 1000.0;
+        Self {
+            samples: h.len(),
+            p50: ms(h.value_at_quantile(0.50)),
+            p90: ms(h.value_at_quantile(0.90)),
+            p99: ms(h.value_at_quantile(0.99)),
+            max: ms(h.max()),
+        }
+    }
+}
+
+/// What a swarm run measured. Rates are per connected bot, over the steady
+/// period after ramp-up; counts of trouble cover the whole run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// The server's WebSocket URL.
+    pub url: String,
+    /// The behaviour the bots ran.
+    pub behavior: Behavior,
+    /// Bots asked for.
+    pub bots: u64,
+    /// Bots the server welcomed.
+    pub connected: u64,
+    /// Bots still connected when the run ended.
+    pub connected_at_end: u64,
+    /// Bots that could not open a WebSocket.
+    pub connect_failures: u64,
+    /// Bots whose connection ended without the bot ending it (closed by the server, reset, ...).
+    pub disconnected: u64,
+    /// Why connections failed or ended, with counts.
+    pub disconnect_reasons: BTreeMap<String, u64>,
+    /// Deltas that did not apply or failed their checksum, summed over bots.
+    pub desyncs: u64,
+    /// Server messages that could not be decoded, summed over bots.
+    pub decode_errors: u64,
+    /// Length of the steady period the rates are measured over, seconds.
+    pub steady_seconds: f64,
+    /// Deltas applied per second, per bot.
+    pub snapshots_per_sec: f64,
+    /// Binary message bytes received per second, per bot.
+    pub down_bytes_per_sec: f64,
+    /// Binary message bytes sent per second, per bot.
+    pub up_bytes_per_sec: f64,
+    /// Entities entering, changing or leaving views per second, per bot.
+    pub entity_updates_per_sec: f64,
+    /// Bytes of delta messages received divided by the entity updates they carried.
+    pub bytes_per_entity_update: f64,
+    /// Full snapshots (deltas without a baseline) received in the steady period, all bots.
+    pub full_snapshots: u64,
+    /// Time from sending an input until a snapshot reports it applied, ms.
+    pub ack_latency_ms: Latency,
+    /// Ping round-trip time measured by the sessions, ms.
+    pub rtt_ms: Latency,
+}
+
+/// What a report is built from, besides the counters.
+#[derive(Debug, Clone)]
+pub struct RunInfo {
+    /// The server's WebSocket URL.
+    pub url: String,
+    /// The behaviour the bots ran.
+    pub behavior: Behavior,
+    /// Bots asked for.
+    pub bots: u64,
+    /// Length of the steady period, seconds.
+    pub steady_seconds: f64,
+}
+
+impl Report {
+    /// Builds a report from the counters at the start (`start`) and end
+    /// (`end`) of the steady period, and after every bot stopped (`last`).
+    pub fn build(
+        info: RunInfo,
+        start: &StatsSnapshot,
+        end: &StatsSnapshot,
+        last: &StatsSnapshot,
+    ) -> Self {
+        let window = end.counts_since(start);
+        let secs = info.steady_seconds.max(1e-6);
+        // Bots connected on average over the window: per-bot rates divide by this.
+        let per_bot = ((start.connected_now + end.connected_now) as f64 / 2.0).max(1.0);
+        let rate = |v: u64| v as f64 / secs / per_bot;
+        Self {
+            url: info.url,
+            behavior: info.behavior,
+            bots: info.bots,
+            connected: last.welcomed,
+            connected_at_end: end.connected_now,
+            connect_failures: last.connect_failures,
+            disconnected: last.disconnected,
+            disconnect_reasons: last.reasons.clone(),
+            desyncs: last.counts.desyncs,
+            decode_errors: last.counts.decode_errors,
+            steady_seconds: info.steady_seconds,
+            snapshots_per_sec: rate(window.snapshots),
+            down_bytes_per_sec: rate(window.down_bytes),
+            up_bytes_per_sec: rate(window.up_bytes),
+            entity_updates_per_sec: rate(window.entity_updates),
+            bytes_per_entity_update: if window.entity_updates == 0 {
+                0.0
+            } else {
+                window.delta_bytes as f64 / window.entity_updates as f64
+            },
+            full_snapshots: window.full_snapshots,
+            ack_latency_ms: Latency::from_us(&last.ack_since(start)),
+            rtt_ms: Latency::from_us(&last.rtt_since(start)),
+        }
+    }
+
+    /// Whether every delta applied and every message decoded.
+    pub fn is_clean(&self) -> bool {
+        self.desyncs == 0 && self.decode_errors == 0
+    }
+}
+
+impl fmt::Display for Report {
+    /// The report as a table for people.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let row = |f: &mut fmt::Formatter<'_>, k: &str, v: String| writeln!(f, "  {k:<28} {v}");
+        writeln!(
+            f,
+            "tickwire bots: {} × {} against {}",
+            self.bots, self.behavior, self.url
+        )?;
+        row(
+            f,
+            "connected",
+            format!("{} of {}", self.connected, self.bots),
+        )?;
+        row(f, "connected at end", self.connected_at_end.to_string())?;
+        row(f, "connect failures", self.connect_failures.to_string())?;
+        row(f, "disconnected", self.disconnected.to_string())?;
+        for (reason, n) in &self.disconnect_reasons {
+            row(f, "", format!("{n} × {reason}"))?;
+        }
+        row(f, "desyncs", self.desyncs.to_string())?;
+        row(f, "decode errors", self.decode_errors.to_string())?;
+        writeln!(f, "  per bot, over {:.1} s steady:", self.steady_seconds)?;
+        row(f, "snapshots/s", format!("{:.1}", self.snapshots_per_sec))?;
+        row(f, "down", format!("{:.0} B/s", self.down_bytes_per_sec))?;
+        row(f, "up", format!("{:.0} B/s", self.up_bytes_per_sec))?;
+        row(
+            f,
+            "entity updates/s",
+            format!("{:.1}", self.entity_updates_per_sec),
+        )?;
+        row(
+            f,
+            "bytes per entity update",
+            format!("{:.2}", self.bytes_per_entity_update),
+        )?;
+        row(
+            f,
+            "full snapshots (all bots)",
+            self.full_snapshots.to_string(),
+        )?;
+        let lat = |l: &Latency| {
+            format!(
+                "p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1}  ({} samples)",
+                l.p50, l.p90, l.p99, l.max, l.samples
+            )
+        };
+        row(f, "input→ack latency, ms", lat(&self.ack_latency_ms))?;
+        row(f, "ping rtt, ms", lat(&self.rtt_ms))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::counters::BotCounters;
+    use crate::stats::SwarmStats;
+
+    #[test]
+    fn rates_are_per_bot_over_the_window_and_json_has_the_keys() {
+        let swarm = SwarmStats::new();
+        let mut bots: Vec<BotCounters> = (0..4).map(|_| BotCounters::new()).collect();
+        for _ in &bots {
+            swarm.on_launch();
+            swarm.on_welcome();
+        }
+        for b in &mut bots {
+            b.counts.snapshots = 10; // during ramp-up: not in the rates
+            b.flush_into(&swarm);
+        }
+        let start = swarm.snapshot();
+        for b in &mut bots {
+            b.counts.snapshots += 40;
+            b.counts.down_bytes += 4000;
+            b.counts.delta_bytes += 3000;
+            b.counts.up_bytes += 800;
+            b.counts.entity_updates += 1000;
+            b.ack_latency_us(30_000);
+            b.flush_into(&swarm);
+        }
+        let end = swarm.snapshot();
+        let info = RunInfo {
+            url: "ws://x/ws".into(),
+            behavior: Behavior::Wander,
+            bots: 4,
+            steady_seconds: 2.0,
+        };
+        let r = Report::build(info, &start, &end, &end);
+        assert_eq!(r.snapshots_per_sec, 20.0);
+        assert_eq!(r.down_bytes_per_sec, 2000.0);
+        assert_eq!(r.up_bytes_per_sec, 400.0);
+        assert_eq!(r.entity_updates_per_sec, 500.0);
+        assert_eq!(r.bytes_per_entity_update, 3.0);
+        assert_eq!(r.ack_latency_ms.samples, 4);
+        assert!((r.ack_latency_ms.p99 - 30.0).abs() < 0.1);
+        assert!(r.is_clean());
+
+        let json = serde_json::to_value(&r).expect("serializes");
+        for key in [
+            "bots",
+            "connected",
+            "disconnected",
+            "desyncs",
+            "decode_errors",
+            "snapshots_per_sec",
+            "down_bytes_per_sec",
+            "up_bytes_per_sec",
+            "entity_updates_per_sec",
+            "bytes_per_entity_update",
+        ] {
+            assert!(json.get(key).is_some(), "missing {key}");
+        }
+        for key in ["p50", "p99", "max"] {
+            assert!(json["ack_latency_ms"].get(key).is_some(), "missing {key}");
+        }
+        assert_eq!(json["behavior"], "wander");
+        let table = r.to_string();
+        assert!(table.contains("bytes per entity update"), "{table}");
+    }
+}
