@@ -1,0 +1,2 @@
+//! `soak`: churn of bots joining, playing and leaving (being written).
+fn main() {}
