@@ -20,18 +20,29 @@ use serde::Serialize;
 
 use tickwire_protocol::{RoomId, RoomRequest};
 
+use crate::address::{invite_link, parse_room_id, room_from_address};
 use crate::controls::keymap_json;
-use crate::game::{Game, JoinOptions, ResumeOffer};
+use crate::game::{Game, JoinOptions};
+use crate::reconnect::{Plan, Reconnector};
 use crate::render::render_state;
+use crate::rooms::room_rows;
 
-/// The shim's state: one game at a time, the two transfer buffers, and how
-/// to take back the player of the last game.
+/// `tw_join` mode: a new player; any old player's token is forgotten.
+pub const JOIN_FRESH: u32 = 0;
+/// `tw_join` mode: the player asked to rejoin; take back the old player if
+/// its token is still good, else join anew.
+pub const JOIN_REJOIN: u32 = 1;
+/// `tw_join` mode: the page reconnects on its own after a drop.
+pub const JOIN_AUTOMATIC: u32 = 2;
+
+/// The shim's state: one game at a time, the two transfer buffers, and the
+/// reconnection policy that outlives the games.
 #[derive(Default)]
 struct Shell {
     game: Option<Game>,
     input: Vec<u8>,
     output: Vec<u8>,
-    resume: Option<ResumeOffer>,
+    reconnect: Reconnector,
 }
 
 thread_local! {
@@ -50,6 +61,12 @@ impl Shell {
             self.output.clear();
             self.output.extend_from_slice(b"null");
         }
+        self.output.len() as u32
+    }
+
+    fn write_str(&mut self, text: &str) -> u32 {
+        self.output.clear();
+        self.output.extend_from_slice(text.as_bytes());
         self.output.len() as u32
     }
 
@@ -103,16 +120,17 @@ pub extern "C" fn tw_keymap() -> u32 {
 /// The input buffer holds the name (`name_len` bytes) followed by a join token
 /// (`token_len` bytes; 0 for none). `protocol_version` 0..=65535 overrides the
 /// announced version (-1 for the real one). `room` is a room id, or -1 for
-/// any room with space, or -2 for a new room. With `resume` = 1 the game takes
-/// back the player of the last game if its connection dropped recently (the
-/// room is then that player's).
+/// any room with space, or -2 for a new room. `mode` is [`JOIN_FRESH`],
+/// [`JOIN_REJOIN`] or [`JOIN_AUTOMATIC`]: the last two take back the player
+/// of the last game if its connection dropped recently (the room is then
+/// that player's).
 #[unsafe(no_mangle)]
 pub extern "C" fn tw_join(
     name_len: u32,
     token_len: u32,
     protocol_version: i32,
     room: i64,
-    resume: u32,
+    mode: u32,
     now_ms: f64,
 ) {
     with_shell(|s| {
@@ -128,13 +146,12 @@ pub extern "C" fn tw_join(
             },
             auth_token: (!token.is_empty()).then_some(token),
             resume: None,
+            automatic: mode == JOIN_AUTOMATIC,
         };
-        // A resume token is valid once: use it or lose it.
-        if let Some(offer) = s
-            .resume
-            .take()
-            .filter(|o| resume == 1 && now_ms < o.valid_until_ms)
-        {
+        if mode == JOIN_FRESH {
+            s.reconnect.forget();
+        } else if let Some(offer) = s.reconnect.offer(now_ms) {
+            // Kept until the server answers: valid once, spent by a Welcome.
             options.resume = Some(offer.token);
             options.room = RoomRequest::Join(offer.room);
         }
@@ -158,11 +175,18 @@ pub extern "C" fn tw_opened() {
 pub extern "C" fn tw_receive(len: u32, now_ms: f64) -> i32 {
     with_shell(|s| {
         let len = (len as usize).min(s.input.len());
-        let Shell { game, input, .. } = s;
-        match game.as_mut().map(|g| g.receive(&input[..len], now_ms)) {
-            Some(Err(_)) => -1,
-            _ => 0,
+        let Shell {
+            game,
+            input,
+            reconnect,
+            ..
+        } = s;
+        let Some(g) = game.as_mut() else { return 0 };
+        let result = g.receive(&input[..len], now_ms);
+        if g.me().is_some() {
+            reconnect.welcomed();
         }
+        if result.is_err() { -1 } else { 0 }
     })
 }
 
@@ -215,16 +239,83 @@ pub extern "C" fn tw_render(now_ms: f64) -> u32 {
     })
 }
 
-/// The socket closed with `code`; the reason is in the input buffer (`reason_len` bytes).
+/// The socket closed with `code`; the reason is in the input buffer
+/// (`reason_len` bytes). `jitter` is a random number in `0..1` for the
+/// backoff. Writes what to do next (a [`Plan`] as JSON: `{"plan": "retry",
+/// "attempt", "delay_ms"}`, `{"plan": "gave_up", "window_ms"}` or
+/// `{"plan": "stop"}`) to the output buffer; returns its length.
 #[unsafe(no_mangle)]
-pub extern "C" fn tw_closed(code: u32, reason_len: u32, now_ms: f64) {
+pub extern "C" fn tw_closed(code: u32, reason_len: u32, now_ms: f64, jitter: f64) -> u32 {
     with_shell(|s| {
         let reason = s.input_str(reason_len);
-        if let Some(g) = s.game.as_mut() {
-            g.closed(u16::try_from(code).unwrap_or(1006), &reason, now_ms);
-            s.resume = g.resume_offer();
-        }
-    });
+        let plan = match s.game.as_mut() {
+            Some(g) => {
+                let code = u16::try_from(code).unwrap_or(1006);
+                let kind = g.closed(code, &reason, now_ms);
+                let plan =
+                    s.reconnect
+                        .closed(kind, g.resume_offer(), g.automatic(), now_ms, jitter);
+                if let Plan::GaveUp { window_ms } = plan {
+                    g.resume_expired(window_ms);
+                }
+                plan
+            }
+            None => Plan::Stop,
+        };
+        s.write_json(&plan)
+    })
+}
+
+/// Writes where reconnection stands (JSON: `reconnecting`, `attempt`,
+/// `deadline_ms`) to the output buffer; returns its length.
+#[unsafe(no_mangle)]
+pub extern "C" fn tw_reconnect_state() -> u32 {
+    with_shell(|s| {
+        let state = s.reconnect.state();
+        s.write_json(&state)
+    })
+}
+
+/// The room the page address asks for: the input buffer holds
+/// `location.search` (`search_len` bytes) then `location.hash`
+/// (`hash_len` bytes). Returns the room id, or -1 for none.
+#[unsafe(no_mangle)]
+pub extern "C" fn tw_room_from_address(search_len: u32, hash_len: u32) -> i64 {
+    with_shell(|s| {
+        let search = s.input_str(search_len);
+        let hash = s.input_str_at(search_len, hash_len);
+        room_from_address(&search, &hash).map_or(-1, i64::from)
+    })
+}
+
+/// A room id typed by the player (the input buffer, `len` bytes); -1 if it is not one.
+#[unsafe(no_mangle)]
+pub extern "C" fn tw_parse_room_id(len: u32) -> i64 {
+    with_shell(|s| parse_room_id(&s.input_str(len)).map_or(-1, i64::from))
+}
+
+/// Writes the invite link to `room` (plain text) to the output buffer; the
+/// input buffer holds `location.origin` (`origin_len` bytes). Returns its length.
+#[unsafe(no_mangle)]
+pub extern "C" fn tw_invite_link(origin_len: u32, room: u32) -> u32 {
+    with_shell(|s| {
+        let link = invite_link(&s.input_str(origin_len), room);
+        s.write_str(&link)
+    })
+}
+
+/// Turns the body of `GET /rooms` (the input buffer, `len` bytes) into the
+/// join screen's list: writes `{"rooms": [...]}` or `{"error": "..."}` (JSON)
+/// to the output buffer; returns its length.
+#[unsafe(no_mangle)]
+pub extern "C" fn tw_room_rows(len: u32) -> u32 {
+    with_shell(|s| {
+        let answer = match room_rows(&s.input_str(len)) {
+            Ok(rooms) => serde_json::json!({ "rooms": rooms }),
+            Err(error) => serde_json::json!({ "error": error }),
+        };
+        s.write_json(&answer)
+    })
 }
 
 /// Writes the errors seen so far (a JSON array of strings); returns its length.
@@ -256,110 +347,4 @@ pub extern "C" fn tw_panic_message() -> u32 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn output() -> Vec<u8> {
-        with_shell(|s| s.output.clone())
-    }
-
-    fn write_input(bytes: &[u8]) {
-        let ptr = tw_input_buffer(bytes.len() as u32);
-        with_shell(|s| {
-            assert_eq!(s.input.as_ptr(), ptr.cast_const());
-            s.input.copy_from_slice(bytes);
-        });
-    }
-
-    #[test]
-    fn the_shim_joins_says_hello_and_reports_a_close() {
-        tw_init();
-        let n = tw_keymap();
-        assert_eq!(n as usize, output().len());
-        write_input(b"adasecret");
-        tw_join(3, 6, -1, 5, 1, 0.0);
-        assert_eq!(
-            tw_transmit(0.0),
-            -1,
-            "nothing goes out before the socket opens"
-        );
-        tw_opened();
-        let len = tw_transmit(1.0);
-        assert!(len > 0);
-        let hello = tickwire_protocol::codec::decode_client(&output()).expect("a hello");
-        let tickwire_protocol::ClientMessage::Hello(hello) = hello else {
-            panic!("a hello");
-        };
-        assert_eq!(hello.name, "ada");
-        assert_eq!(hello.auth_token.as_deref(), Some("secret"));
-        assert_eq!(hello.room, RoomRequest::Join(RoomId(5)));
-        assert_eq!(hello.resume, None, "nothing to resume yet");
-        write_input(&[0xff, 0xff, 0xff]);
-        assert_eq!(tw_receive(3, 2.0), -1, "garbage is a protocol error");
-        write_input(b"");
-        tw_closed(1006, 0, 3.0);
-        tw_render(3.0);
-        let state: serde_json::Value = serde_json::from_slice(&output()).expect("json");
-        assert_eq!(state["status"]["phase"], "closed");
-        assert_eq!(state["status"]["title"], "Protocol error");
-        tw_errors();
-        let errors: Vec<String> = serde_json::from_slice(&output()).expect("json");
-        assert_eq!(errors.len(), 1);
-        tw_events();
-        let events: serde_json::Value = serde_json::from_slice(&output()).expect("json");
-        assert_eq!(events[0]["type"], "error");
-    }
-
-    fn hello() -> tickwire_protocol::message::Hello {
-        match tickwire_protocol::codec::decode_client(&output()) {
-            Ok(tickwire_protocol::ClientMessage::Hello(h)) => h,
-            other => panic!("expected a hello: {other:?}"),
-        }
-    }
-
-    #[test]
-    fn rejoining_after_a_drop_takes_the_player_back_once() {
-        use tickwire_protocol::message::{ServerMessage, Welcome};
-        use tickwire_protocol::{EntityId, PROTOCOL_VERSION, ResumeToken};
-        write_input(b"bob");
-        tw_join(3, 0, -1, -1, 1, 0.0);
-        tw_opened();
-        assert!(tw_transmit(0.0) > 0);
-        assert_eq!(hello().room, RoomRequest::JoinOrCreate);
-        let welcome = ServerMessage::Welcome(Welcome {
-            protocol_version: PROTOCOL_VERSION,
-            player: EntityId(5),
-            tick_rate: 60,
-            snapshot_interval_ticks: 3,
-            arena_width: 1000,
-            arena_height: 1000,
-            view_width: 500,
-            view_height: 500,
-            tick: 1,
-            room: RoomId(2),
-            resume_token: ResumeToken([3; 16]),
-            resume_window_ms: 5000,
-            resumed: false,
-        });
-        let mut bytes = Vec::new();
-        tickwire_protocol::codec::encode_server(&welcome, &mut bytes).expect("encodes");
-        write_input(&bytes);
-        assert_eq!(tw_receive(bytes.len() as u32, 10.0), 0);
-        write_input(b"");
-        tw_closed(1006, 0, 100.0);
-        write_input(b"bob");
-        tw_join(3, 0, -1, -1, 1, 2000.0);
-        tw_opened();
-        assert!(tw_transmit(2000.0) > 0);
-        let h = hello();
-        assert_eq!(h.resume, Some(ResumeToken([3; 16])));
-        assert_eq!(h.room, RoomRequest::Join(RoomId(2)));
-        // Used once: the next join is a fresh one.
-        write_input(b"bob");
-        tw_join(3, 0, -1, -2, 1, 2100.0);
-        tw_opened();
-        assert!(tw_transmit(2100.0) > 0);
-        let h = hello();
-        assert_eq!((h.resume, h.room), (None, RoomRequest::Create));
-    }
-}
+mod tests;

@@ -19,7 +19,8 @@ use crate::clock::{TickClock, duration_from_ms};
 use crate::controls::Controls;
 use crate::netstats::{NetReport, NetStats};
 use crate::palette::hue_of;
-use crate::status::{CloseFacts, Phase, describe_close};
+use crate::reconnect::{CloseKind, classify};
+use crate::status::{CloseFacts, Phase, describe_close, resume_window_passed};
 
 /// Events kept for the page at most; it drains them every frame.
 const MAX_EVENTS: usize = 256;
@@ -101,6 +102,9 @@ pub struct JoinOptions {
     pub auth_token: Option<String>,
     /// A token from an earlier `Welcome`, to take back a dropped player.
     pub resume: Option<ResumeToken>,
+    /// Whether the page connects on its own, to take back a dropped player
+    /// (not at the player's request).
+    pub automatic: bool,
 }
 
 /// What a later join needs to take back this player after the connection dropped.
@@ -112,6 +116,8 @@ pub struct ResumeOffer {
     pub room: RoomId,
     /// Until when (ms, browser clock) the server keeps the player.
     pub valid_until_ms: f64,
+    /// The server's resume window, ms.
+    pub window_ms: f64,
 }
 
 /// A game client for one connection.
@@ -136,8 +142,11 @@ pub struct Game {
     pub(crate) last_snapshot_ms: f64,
     /// Scratch buffer for interpolated entities.
     pub(crate) scratch: Vec<RenderEntity>,
-    /// Set when the connection closed after a `Welcome`.
+    /// Set when the connection closed after a `Welcome` (and the server
+    /// keeps dropped players at all).
     resume: Option<ResumeOffer>,
+    /// Whether this is the page's own reconnect attempt.
+    automatic: bool,
 }
 
 impl Game {
@@ -166,6 +175,7 @@ impl Game {
             last_snapshot_ms: now_ms,
             scratch: Vec::new(),
             resume: None,
+            automatic: options.automatic,
         }
     }
 
@@ -219,7 +229,7 @@ impl Game {
             SessionEvent::Desync(err) => {
                 self.error(format!("desync, full snapshot requested: {err}"));
             }
-                        SessionEvent::Rtt(_) => {}
+            SessionEvent::Rtt(_) => {}
             SessionEvent::LocalError(message) => self.error(message),
             SessionEvent::Leaderboard(l) => {
                 let event = self.leaderboard_event(&l);
@@ -289,17 +299,28 @@ impl Game {
         self.events.pop_front()
     }
 
-    /// The socket closed at `now_ms` with `code` and `reason`.
-    pub fn closed(&mut self, code: u16, reason: &str, now_ms: f64) {
+    /// The socket closed at `now_ms` with `code` and `reason`. Returns how
+    /// it ended, as far as reconnecting goes.
+    pub fn closed(&mut self, code: u16, reason: &str, now_ms: f64) -> CloseKind {
+        let kind = classify(
+            code,
+            self.notice.as_ref().map(|n| n.code),
+            self.client_error.is_some(),
+        );
         if matches!(self.phase, Phase::Closed(_)) {
-            return;
+            return kind;
         }
         let welcomed = self.session.welcome().is_some();
-        self.resume = self.session.welcome().map(|w| ResumeOffer {
-            token: w.resume_token,
-            room: w.room,
-            valid_until_ms: now_ms + f64::from(w.resume_window_ms),
-        });
+        self.resume = self
+            .session
+            .welcome()
+            .filter(|w| w.resume_window_ms > 0)
+            .map(|w| ResumeOffer {
+                token: w.resume_token,
+                room: w.room,
+                valid_until_ms: now_ms + f64::from(w.resume_window_ms),
+                window_ms: f64::from(w.resume_window_ms),
+            });
         self.phase = Phase::Closed(describe_close(&CloseFacts {
             code,
             reason,
@@ -308,7 +329,21 @@ impl Game {
             welcomed,
             client_error: self.client_error.as_deref(),
             client_version: self.protocol_version,
+            automatic: self.automatic,
         }));
+        kind
+    }
+
+    /// Reconnecting gave up: the resume window (`window_ms`) has passed.
+    pub fn resume_expired(&mut self, window_ms: f64) {
+        if let Phase::Closed(d) = &self.phase {
+            self.phase = Phase::Closed(resume_window_passed(d.code, window_ms));
+        }
+    }
+
+    /// Whether this is the page's own reconnect attempt.
+    pub fn automatic(&self) -> bool {
+        self.automatic
     }
 
     /// How to take back this player, once the connection has closed after a `Welcome`.

@@ -11,17 +11,24 @@
 //! - [`clock`]: the fixed-rate input clock and time conversions.
 //! - [`netstats`]: rolling per-second rates for the network overlay.
 //! - [`status`]: connection phases and the words shown when a connection ends.
+//! - [`reconnect`]: automatic reconnection after a drop: backoff, resume
+//!   token, when to give up.
+//! - [`address`]: the room in the page address (`#room=7`) and invite links.
+//! - [`rooms`]: the join screen's list of open rooms, from `GET /rooms`.
 //! - [`render`]: the per-frame render state handed to the shell as JSON.
 //! - [`palette`]: colours derived from entity ids.
 //! - [`ffi`]: the raw `extern "C"` exports the shell calls.
 //!
 //! [`ClientSession`]: tickwire_protocol::session::ClientSession
 
+pub mod address;
 pub mod clock;
 pub mod controls;
 pub mod ffi;
 pub mod game;
 pub mod netstats;
 pub mod palette;
+pub mod reconnect;
 pub mod render;
+pub mod rooms;
 pub mod status;

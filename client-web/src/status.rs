@@ -1,9 +1,11 @@
 //! Connection phases, and the words a player sees when a connection ends.
 //!
 //! The server closes with a code (and usually sends a `Notice` first):
-//! 1001 shutting down, 1002 protocol version mismatch, 1013 full, and
-//! 1003/1007/1008/1009 for input it refused. Each becomes a clear message and
-//! the one action that helps: rejoin, or reload the page for a new client.
+//! 1001 shutting down, 1002 protocol version mismatch, 1013 full (the server,
+//! or the room asked for), and 1003/1007/1008/1009 for input it refused. Each
+//! becomes a clear message and the one action that helps: rejoin, go back to
+//! the join screen for another room, join as a new player, or reload the page
+//! for a new client.
 
 use serde::Serialize;
 use tickwire_protocol::message::{Notice, NoticeCode};
@@ -28,6 +30,10 @@ pub enum Action {
     Rejoin,
     /// Reload the page: this client cannot talk to the server.
     Reload,
+    /// Back to the join screen, to choose another room.
+    Lobby,
+    /// Join again as a new player: the old one is gone.
+    JoinNew,
 }
 
 /// A disconnect as shown to the player.
@@ -63,6 +69,28 @@ pub struct CloseFacts<'a> {
     pub client_error: Option<&'a str>,
     /// The protocol version this client announced.
     pub client_version: u16,
+    /// Whether this connection was the page's own reconnect attempt (not
+    /// the player's choice).
+    pub automatic: bool,
+}
+
+/// The headline when a dropped player could not be taken back.
+const RESUME_FAILED: &str = "Could not take back your player";
+
+/// The message when reconnecting gave up: the connection (last closed with
+/// `code`) did not come back within the server's resume window.
+pub fn resume_window_passed(code: u16, window_ms: f64) -> Disconnect {
+    Disconnect {
+        code,
+        title: RESUME_FAILED.to_owned(),
+        detail: format!(
+            "The connection dropped and did not come back within {:.0} s, so the server has \
+             let your player go. Join again as a new player.",
+            (window_ms / 1000.0).ceil()
+        ),
+        action: Action::JoinNew,
+        auto_rejoin: false,
+    }
 }
 
 /// The message for a connection that ended.
@@ -108,11 +136,20 @@ pub fn describe_close(f: &CloseFacts<'_>) -> Disconnect {
         );
     }
     match notice {
+        // Reconnecting on its own, the page says so and lets the player
+        // choose; after the player's own Rejoin, it joins anew at once.
+        Some(NoticeCode::ResumeRejected) if f.automatic => {
+            return out(
+                RESUME_FAILED,
+                said("The server no longer holds your player. Join again as a new player."),
+                Action::JoinNew,
+            );
+        }
         Some(NoticeCode::ResumeRejected) => {
             return Disconnect {
                 auto_rejoin: true,
                 ..out(
-                    "Could not take back your player",
+                    RESUME_FAILED,
                     said("The old player is gone. Joining as a new one."),
                     Action::Rejoin,
                 )
@@ -121,15 +158,15 @@ pub fn describe_close(f: &CloseFacts<'_>) -> Disconnect {
         Some(NoticeCode::RoomFull) => {
             return out(
                 "Room full",
-                said("Every place in this room is taken. Try again in a moment."),
-                Action::Rejoin,
+                said("Every place in this room is taken. Choose another room, or try again later."),
+                Action::Lobby,
             );
         }
         Some(NoticeCode::RoomNotFound) => {
             return out(
-                "No such room",
-                said("The room in the address does not exist (any more)."),
-                Action::Reload,
+                "Room not found",
+                said("The room asked for does not exist (any more). Choose another room."),
+                Action::Lobby,
             );
         }
         Some(NoticeCode::Unauthorized) => {
@@ -219,6 +256,7 @@ mod tests {
             welcomed: true,
             client_error: None,
             client_version: PROTOCOL_VERSION,
+            automatic: false,
         }
     }
 
@@ -299,20 +337,46 @@ mod tests {
             ..facts(1008)
         });
         assert!(d.auto_rejoin);
-        for (code, title) in [
-            (NoticeCode::RoomFull, "Room full"),
-            (NoticeCode::RoomNotFound, "No such room"),
-            (NoticeCode::Unauthorized, "Not allowed in"),
-            (NoticeCode::IdleTimeout, "Disconnected for inactivity"),
+        let automatic = describe_close(&CloseFacts {
+            notice: Some(&n),
+            welcomed: false,
+            automatic: true,
+            ..facts(1008)
+        });
+        assert_eq!(
+            (automatic.title.as_str(), automatic.action),
+            ("Could not take back your player", Action::JoinNew)
+        );
+        assert!(!automatic.auto_rejoin, "the player chooses");
+        for (code, title, action) in [
+            (NoticeCode::RoomFull, "Room full", Action::Lobby),
+            (NoticeCode::RoomNotFound, "Room not found", Action::Lobby),
+            (NoticeCode::Unauthorized, "Not allowed in", Action::Reload),
+            (
+                NoticeCode::IdleTimeout,
+                "Disconnected for inactivity",
+                Action::Rejoin,
+            ),
         ] {
             let n = notice(code);
             let d = describe_close(&CloseFacts {
                 notice: Some(&n),
-                ..facts(1008)
+                ..facts(1013)
             });
-            assert_eq!(d.title, title);
+            assert_eq!((d.title.as_str(), d.action), (title, action));
             assert!(!d.auto_rejoin);
         }
+    }
+
+    #[test]
+    fn a_passed_resume_window_offers_a_new_player() {
+        let d = resume_window_passed(1006, 15_000.0);
+        assert_eq!(d.action, Action::JoinNew);
+        assert!(d.detail.contains("15 s"), "{}", d.detail);
+        assert_eq!(
+            serde_json::to_value(Action::JoinNew).expect("serializes"),
+            "join_new"
+        );
     }
 
     #[test]

@@ -95,6 +95,32 @@ export async function join(page, name, { expectConnected = true } = {}) {
   }
 }
 
+/** Types a name, presses "Create a room" and waits until the game is running; returns debug(). */
+export async function createRoom(page, name) {
+  await page.waitForSelector('#create:not([disabled])');
+  await page.fill('#name', name);
+  await page.click('#create');
+  return waitForDebug(page, (d) => d.connected && d.me !== null && d.room !== null, `${name} to create a room`);
+}
+
+/** The status card's title, detail and buttons, once it shows `title`. */
+export async function statusCard(page, title, timeoutMs = 15_000) {
+  await page.waitForFunction(
+    (t) => !document.getElementById('status').hidden && document.getElementById('status-title').textContent === t,
+    title,
+    { timeout: timeoutMs },
+  );
+  return page.evaluate(() => {
+    const shown = (id) => (document.getElementById(id).hidden ? null : document.getElementById(id).textContent);
+    return {
+      title: document.getElementById('status-title').textContent,
+      detail: document.getElementById('status-detail').textContent,
+      button: shown('status-action'),
+      back: shown('status-lobby'),
+    };
+  });
+}
+
 /** `window.tickwire.debug()` of a page. */
 export function debug(page) {
   return page.evaluate(() => window.tickwire.debug());

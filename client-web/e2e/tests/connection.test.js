@@ -1,12 +1,12 @@
 // What a player sees when the connection ends or is refused: a clear
 // message and a way back in, never a blank page. Uses its own server, which
-// it stops and starts again.
+// it stops and starts again. (A dropped connection that the page takes back
+// by itself is reconnect.test.js's subject.)
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { allErrors, debug, join, launchBrowser, openPage, waitForDebug } from '../lib/browser.js';
-import { startProxy } from '../lib/proxy.js';
+import { allErrors, debug, join, launchBrowser, openPage, statusCard, waitForDebug } from '../lib/browser.js';
 import { startServer } from '../lib/server.js';
 
 // One room of one player: a second player finds the server full.
@@ -15,34 +15,17 @@ const SERVER_ARGS = ['--max-players', '1', '--max-rooms', '1', '--arena-size', '
 let chrome;
 let server;
 let port;
-let proxy; // the player's connections go through it, so a test can cut them
 
 before(async () => {
   server = await startServer(SERVER_ARGS);
   port = server.port;
-  proxy = await startProxy(port);
   chrome = await launchBrowser();
 });
 
 after(async () => {
   await chrome?.close();
   await server?.stop();
-  await proxy?.close();
 });
-
-/** The status card's title, detail and button, once it shows `title`. */
-async function statusCard(page, title) {
-  await page.waitForFunction(
-    (t) => !document.getElementById('status').hidden && document.getElementById('status-title').textContent === t,
-    title,
-    { timeout: 15_000 },
-  );
-  return page.evaluate(() => ({
-    title: document.getElementById('status-title').textContent,
-    detail: document.getElementById('status-detail').textContent,
-    button: document.getElementById('status-action').hidden ? null : document.getElementById('status-action').textContent,
-  }));
-}
 
 test('a version mismatch is explained, with a reload button', async () => {
   const page = await openPage(chrome.browser, `${server.url}/?protocol=999`);
@@ -57,7 +40,7 @@ test('a version mismatch is explained, with a reload button', async () => {
 let player;
 
 test('a full server says so', async () => {
-  player = await openPage(chrome.browser, proxy.url);
+  player = await openPage(chrome.browser, server.url);
   await join(player, 'first');
   const late = await openPage(chrome.browser, server.url);
   await join(late, 'second', { expectConnected: false });
@@ -66,17 +49,6 @@ test('a full server says so', async () => {
   assert.equal((await debug(late)).status.code, 1013);
   assert.deepEqual(await allErrors(late), []);
   await late.context().close();
-});
-
-test('a dropped player rejoins as itself', async () => {
-  const before = await debug(player);
-  proxy.cutAll(); // no close frame: to the server, a network failure
-  const card = await statusCard(player, 'Connection lost');
-  assert.equal(card.button, 'Rejoin');
-  await player.click('#status-action');
-  const d = await waitForDebug(player, (x) => x.connected && x.me !== null, 'the player to be back in');
-  assert.equal(d.resumed, true, 'the server handed back the same player');
-  assert.equal(d.id, before.id);
 });
 
 test('a server shutdown shows a rejoin button that works once it is back', async () => {
@@ -90,12 +62,20 @@ test('a server shutdown shows a rejoin button that works once it is back', async
   assert.equal(d.name, 'first');
 });
 
-test('a dropped connection shows "Connection lost" with a way back in', async () => {
+test('a killed server: the page retries, then says the player is gone and offers a new one', async () => {
+  const before = await debug(player);
   await server.stop('SIGKILL');
-  const card = await statusCard(player, 'Connection lost');
-  assert.equal(card.button, 'Rejoin');
+  await waitForDebug(player, (x) => x.reconnect.reconnecting, 'the page to start reconnecting');
+  assert.equal(await player.isVisible('#reconnecting'), true);
+  // A new server process knows nothing of the old player: the resume is refused.
   server = await startServer(SERVER_ARGS, port);
+  const card = await statusCard(player, 'Could not take back your player', 30_000);
+  assert.equal(card.button, 'Join as a new player');
+  assert.equal(card.back, 'Back to the join screen');
+  assert.equal((await debug(player)).reconnect.reconnecting, false);
   await player.click('#status-action');
-  await waitForDebug(player, (x) => x.connected && x.me !== null, 'the player to be back in');
+  const d = await waitForDebug(player, (x) => x.connected && x.me !== null, 'the player to be back in');
+  assert.equal(d.resumed, false);
+  assert.equal(d.name, before.name);
   assert.deepEqual(await allErrors(player), []);
 });

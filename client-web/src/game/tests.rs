@@ -14,6 +14,7 @@ use tickwire_protocol::{EntityId, EntityKind, EntityState, InputFrame, ResumeTok
 
 use super::*;
 use crate::render::render_state;
+use crate::status::Action;
 
 const ME: EntityId = EntityId(3);
 const OTHER: EntityId = EntityId(9);
@@ -408,13 +409,52 @@ fn a_dead_player_sees_a_respawn_countdown() {
 fn a_dropped_connection_offers_the_player_back() {
     let mut h = Harness::new(10.0);
     h.run(300.0, 16.0, 0, |_, _| {});
-    h.game.closed(1006, "", 300.0);
+    assert_eq!(h.game.closed(1006, "", 300.0), CloseKind::Dropped);
     let offer = h.game.resume_offer().expect("welcomed, so resumable");
     assert_eq!(offer.token, ResumeToken([7; 16]));
     assert_eq!(offer.room, RoomId(4));
     assert_eq!(offer.valid_until_ms, 10_300.0);
+    assert_eq!(offer.window_ms, 10_000.0);
     let Phase::Closed(d) = h.game.phase() else {
         panic!("closed");
     };
     assert_eq!(d.title, "Connection lost");
+    h.game.resume_expired(offer.window_ms);
+    let Phase::Closed(d) = h.game.phase() else {
+        panic!("closed");
+    };
+    assert_eq!(
+        (d.title.as_str(), d.action, d.code),
+        ("Could not take back your player", Action::JoinNew, 1006)
+    );
+}
+
+#[test]
+fn a_shutdown_is_deliberate_and_a_notice_explains_a_close() {
+    let mut h = Harness::new(10.0);
+    h.run(100.0, 16.0, 0, |_, _| {});
+    assert_eq!(h.game.closed(1001, "bye", 100.0), CloseKind::Deliberate);
+    assert!(h.game.resume_offer().is_some(), "kept for a Rejoin");
+
+    let mut game = Game::new(
+        JoinOptions {
+            name: "ada".into(),
+            automatic: true,
+            ..Default::default()
+        },
+        0.0,
+    );
+    game.opened();
+    let notice = encode(&ServerMessage::Notice(Notice {
+        code: NoticeCode::ResumeRejected,
+        message: "resume token not valid".into(),
+    }));
+    game.receive(&notice, 5.0).expect("a notice is fine");
+    assert_eq!(game.closed(1008, "", 6.0), CloseKind::ResumeRefused);
+    assert!(game.automatic());
+    assert!(game.resume_offer().is_none(), "never welcomed");
+    let Phase::Closed(d) = game.phase() else {
+        panic!("closed");
+    };
+    assert_eq!(d.action, Action::JoinNew);
 }

@@ -1,10 +1,19 @@
-// The DOM around the canvas: join screen, status screens, leaderboard,
-// health and dash, respawn countdown, and the network overlay.
+// The DOM around the canvas: join screen (with its rooms), status screens,
+// the reconnecting overlay, leaderboard, room and invite link, health and
+// dash, respawn countdown, and the network overlay.
 
 const $ = (id) => document.getElementById(id);
 
 const escapeHtml = (s) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+
+/** The words on a status card's button, by the action the client names. */
+const ACTION_LABELS = {
+  rejoin: 'Rejoin',
+  reload: 'Reload the page',
+  lobby: 'Back to the rooms',
+  join_new: 'Join as a new player',
+};
 
 const fixed = (v, digits = 0) => (v === null || v === undefined ? '–' : v.toFixed(digits));
 
@@ -12,39 +21,111 @@ export class Hud {
   constructor() {
     this.netVisible = false;
     this.lastNet = 0;
+    this.ready = false;
+    this.chosen = null; // the room the page address asks for
   }
 
   /** The join screen: ready (or not) to play. */
   showJoin(ready, error = '') {
+    this.ready = ready;
     $('join').hidden = false;
     $('status').hidden = true;
     $('hud').hidden = true;
-    $('play').disabled = !ready;
-    $('play').textContent = ready ? 'Play' : 'Loading…';
+    $('reconnecting').hidden = true;
+    for (const id of ['play', 'create', 'join-room']) $(id).disabled = !ready;
+    this.chooseRoom(this.chosen);
     $('join-error').textContent = error;
     if (ready) $('name').focus();
+  }
+
+  /** The room Play joins: `id`, or null for quick play (any room with space). */
+  chooseRoom(id) {
+    this.chosen = id;
+    $('play').textContent = !this.ready ? 'Loading…' : id === null ? 'Quick play' : `Join room ${id}`;
+    $('chosen-room').hidden = id === null;
+    $('chosen-room-id').textContent = id === null ? '' : String(id);
+  }
+
+  /** A line under the join buttons, e.g. for a room id that is not one. */
+  joinError(text) {
+    $('join-error').textContent = text;
+  }
+
+  /** The open rooms: rows from the client (`{id, players, capacity, full, label}`), or an error. */
+  rooms(rows, error = '') {
+    const list = $('rooms');
+    list.replaceChildren(
+      ...(rows ?? []).map((r) => {
+        const li = document.createElement('li');
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.className = 'room';
+        b.dataset.room = String(r.id);
+        b.textContent = r.full ? `${r.label} · full` : r.label;
+        b.disabled = r.full || !this.ready;
+        li.append(b);
+        return li;
+      }),
+    );
+    $('rooms-note').textContent = error || (rows && rows.length === 0 ? 'No rooms yet: quick play or create one.' : '');
   }
 
   /** A status card over the game: connecting, or a disconnect with a button. */
   showStatus(title, detail, action) {
     $('join').hidden = true;
+    $('reconnecting').hidden = true;
     $('status').hidden = false;
     $('status-title').textContent = title;
     $('status-detail').textContent = detail;
     const button = $('status-action');
     button.hidden = !action;
+    // A way back to the join screen whenever the way forward is joining again.
+    $('status-lobby').hidden = !['rejoin', 'join_new'].includes(action);
     if (action) {
-      button.textContent = action === 'reload' ? 'Reload the page' : 'Rejoin';
+      button.textContent = ACTION_LABELS[action] ?? 'Rejoin';
       button.dataset.action = action;
       button.focus();
     }
+  }
+
+  /** The game stays on screen under a note that the page is reconnecting. */
+  showReconnecting(attempt, secondsLeft) {
+    $('join').hidden = true;
+    $('status').hidden = true;
+    $('hud').hidden = false;
+    $('reconnecting').hidden = false;
+    $('reconnect-attempt').textContent = String(attempt);
+    $('reconnect-detail').textContent =
+      secondsLeft > 0
+        ? `The connection dropped; the server keeps your player for about ${Math.ceil(secondsLeft)} s more.`
+        : 'The connection dropped.';
   }
 
   /** In the game. */
   showGame() {
     $('join').hidden = true;
     $('status').hidden = true;
+    $('reconnecting').hidden = true;
     $('hud').hidden = false;
+  }
+
+  /** The room being played, and the link that brings a friend into it. */
+  room(id, link) {
+    $('room-id-text').textContent = String(id);
+    $('copy-invite').dataset.link = link;
+    $('invite-link').value = link;
+    $('invite-note').textContent = '';
+  }
+
+  /** After "copy invite link": copied, or shown selected for copying by hand. */
+  inviteCopied(copied) {
+    const field = $('invite-link');
+    field.hidden = copied;
+    $('invite-note').textContent = copied ? 'Link copied' : 'Copy this link:';
+    if (!copied) {
+      field.focus();
+      field.select();
+    }
   }
 
   toggleNet() {

@@ -1,6 +1,11 @@
 // The WebSocket to the game server: binary frames in and out, nothing else.
 // What the frames mean is the wasm client's business.
 
+/** The room list's address: same host and port as the page. */
+export function roomsUrl() {
+  return new URL('/rooms', location.href).href;
+}
+
 /** The game socket's address: same host and port as the page, path /ws. */
 export function socketUrl() {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -30,6 +35,15 @@ export class Connection {
 
   send(bytes) {
     if (this.open) this.socket.send(bytes);
+  }
+
+  /**
+   * Gives up on this attempt without waiting for the close handshake: no
+   * `onClose` follows (the caller handles the ending itself).
+   */
+  abandon() {
+    this.closed = true;
+    this.close(4000, 'no answer');
   }
 
   /** Closes from our side (4000–4999 are the codes a page may use). */

@@ -5,6 +5,9 @@
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** `join` modes: a new player, the player's own Rejoin, the page reconnecting on its own. */
+const JOIN_MODES = { fresh: 0, rejoin: 1, auto: 2 };
+
 /** Thrown when the wasm module trapped (a Rust panic); the client is unusable after it. */
 export class ClientCrash extends Error {}
 
@@ -48,6 +51,10 @@ export class Client {
     }
   }
 
+  text(len) {
+    return decoder.decode(this.output(len));
+  }
+
   input(bytes) {
     const ptr = this.x.tw_input_buffer(bytes.length);
     new Uint8Array(this.x.memory.buffer, ptr, bytes.length).set(bytes);
@@ -59,7 +66,7 @@ export class Client {
   }
 
   json(len) {
-    return JSON.parse(decoder.decode(this.output(len)));
+    return JSON.parse(this.text(len));
   }
 
   /** `{keys: {code: bit}, fire: bit}`. */
@@ -67,21 +74,29 @@ export class Client {
     return this.call(() => this.json(this.x.tw_keymap()));
   }
 
+  // Two strings into the input buffer, one after the other; returns their byte lengths.
+  inputPair(a, b) {
+    const first = encoder.encode(a);
+    const second = encoder.encode(b);
+    const both = new Uint8Array(first.length + second.length);
+    both.set(first);
+    both.set(second, first.length);
+    this.input(both);
+    return [first.length, second.length];
+  }
+
   /**
    * Starts a game. Options: `protocolVersion` overrides the announced version,
-   * `room` is a room id (default: any room with space), `token` a join token,
-   * `resume` takes back the player of the last game if it dropped recently.
+   * `room` is a room id, `'create'` for a new room, or absent for any room
+   * with space; `token` a join token; `mode` is `'fresh'` (a new player),
+   * `'rejoin'` (take back the player of the last game if it dropped
+   * recently) or `'auto'` (the same, when the page reconnects on its own).
    */
-  join(name, { protocolVersion, room, token, resume } = {}, now = performance.now()) {
+  join(name, { protocolVersion, room, token, mode = 'fresh' } = {}, now = performance.now()) {
     this.call(() => {
-      const nameBytes = encoder.encode(name);
-      const tokenBytes = encoder.encode(token ?? '');
-      const both = new Uint8Array(nameBytes.length + tokenBytes.length);
-      both.set(nameBytes);
-      both.set(tokenBytes, nameBytes.length);
-      this.input(both);
-      const roomArg = Number.isInteger(room) && room >= 0 ? BigInt(room) : -1n;
-      this.x.tw_join(nameBytes.length, tokenBytes.length, protocolVersion ?? -1, roomArg, resume ? 1 : 0, now);
+      const [nameLen, tokenLen] = this.inputPair(name, token ?? '');
+      const roomArg = room === 'create' ? -2n : Number.isInteger(room) && room >= 0 ? BigInt(room) : -1n;
+      this.x.tw_join(nameLen, tokenLen, protocolVersion ?? -1, roomArg, JOIN_MODES[mode] ?? 0, now);
     });
   }
 
@@ -118,11 +133,47 @@ export class Client {
     return this.call(() => this.json(this.x.tw_render(now)));
   }
 
+  /**
+   * The socket closed. Returns what to do next: `{plan: 'retry', attempt,
+   * delay_ms}`, `{plan: 'gave_up', window_ms}` or `{plan: 'stop'}`.
+   */
   closed(code, reason, now) {
-    this.call(() => {
+    return this.call(() => {
       const len = this.input(encoder.encode(reason || ''));
-      this.x.tw_closed(code, len, now);
+      return this.json(this.x.tw_closed(code, len, now, Math.random()));
     });
+  }
+
+  /** `{reconnecting, attempt, deadline_ms}`. */
+  reconnectState() {
+    return this.call(() => this.json(this.x.tw_reconnect_state()));
+  }
+
+  /** The room the page address asks for (`#room=7`, or `?room=7`), or null. */
+  roomFromAddress(search, hash) {
+    return this.call(() => {
+      const [searchLen, hashLen] = this.inputPair(search, hash);
+      const room = this.x.tw_room_from_address(searchLen, hashLen);
+      return room < 0n ? null : Number(room);
+    });
+  }
+
+  /** A room id the player typed, or null when it is not one. */
+  parseRoomId(text) {
+    return this.call(() => {
+      const room = this.x.tw_parse_room_id(this.input(encoder.encode(text)));
+      return room < 0n ? null : Number(room);
+    });
+  }
+
+  /** The link that brings a friend into `room`. */
+  inviteLink(origin, room) {
+    return this.call(() => this.text(this.x.tw_invite_link(this.input(encoder.encode(origin)), room)));
+  }
+
+  /** The join screen's rows from the body of `GET /rooms`: `{rooms: [...]}` or `{error}`. */
+  roomRows(body) {
+    return this.call(() => this.json(this.x.tw_room_rows(this.input(encoder.encode(body)))));
   }
 
   errors() {
