@@ -37,6 +37,13 @@ pub struct ReasonLabel {
     pub reason: &'static str,
 }
 
+/// Which part of a delta, or which kind of entity update, as a metric label.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PartLabel {
+    /// The part or update kind.
+    pub part: &'static str,
+}
+
 /// Every metric the server exports.
 #[derive(Debug)]
 pub struct Metrics {
@@ -65,6 +72,10 @@ pub struct Metrics {
     pub disconnects: Family<ReasonLabel, Counter>,
     /// Input frames dropped by the per-connection rate limit.
     pub inputs_dropped: Counter,
+    /// Delta payload bits, by part (header, left, changed, entered).
+    pub delta_bits: Family<PartLabel, Counter>,
+    /// Entity updates carried by deltas, by kind.
+    pub entity_updates: Family<PartLabel, Counter>,
     resident_bytes: Gauge,
     cpu_seconds: Gauge<f64, AtomicU64>,
 }
@@ -94,6 +105,8 @@ impl Metrics {
             messages_in: Counter::default(),
             disconnects: Family::default(),
             inputs_dropped: Counter::default(),
+            delta_bits: Family::default(),
+            entity_updates: Family::default(),
 
             resident_bytes: Gauge::default(),
             cpu_seconds: Gauge::default(),
@@ -152,6 +165,16 @@ impl Metrics {
             m.inputs_dropped.clone(),
         );
         registry.register(
+            "delta_bits",
+            "Delta payload bits by part",
+            m.delta_bits.clone(),
+        );
+        registry.register(
+            "entity_updates",
+            "Entity updates carried by deltas, by kind",
+            m.entity_updates.clone(),
+        );
+        registry.register(
             "process_resident_memory_bytes",
             "Resident memory of the server process",
             m.resident_bytes.clone(),
@@ -162,6 +185,38 @@ impl Metrics {
             m.cpu_seconds.clone(),
         );
         Self { registry, ..m }
+    }
+
+    /// Accounts one delta's profile.
+    pub fn delta(&self, p: &tickwire_protocol::delta::DeltaProfile) {
+        let bits = [
+            ("header", p.header_bits),
+            ("left", p.left_bits),
+            ("changed", p.changed_bits),
+            ("entered", p.entered_bits),
+        ];
+        for (part, n) in bits {
+            self.delta_bits
+                .get_or_create(&PartLabel { part })
+                .inc_by(u64::from(n));
+        }
+        let [pos, pos_vel, other] = p.changed_by_form;
+        let [player, projectile, orb] = p.entered_by_kind;
+        let updates = [
+            ("changed_pos", pos),
+            ("changed_pos_vel", pos_vel),
+            ("changed_other", other),
+            ("entered_player", player),
+            ("entered_projectile", projectile),
+            ("entered_orb", orb),
+        ];
+        for (part, n) in updates {
+            if n > 0 {
+                self.entity_updates
+                    .get_or_create(&PartLabel { part })
+                    .inc_by(u64::from(n));
+            }
+        }
     }
 
     /// Counts a connection that ended for `reason`.

@@ -17,6 +17,23 @@ pub struct DeltaEncoder {
     entered: Vec<usize>,
 }
 
+/// Where a delta's bits went, for tuning the format and for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeltaProfile {
+    /// Bits of checksum and counts.
+    pub header_bits: u32,
+    /// Bits spent on entities leaving.
+    pub left_bits: u32,
+    /// Bits spent on entities changing.
+    pub changed_bits: u32,
+    /// Bits spent on entities entering.
+    pub entered_bits: u32,
+    /// Changes by record form: position only, position and velocity, any other mask.
+    pub changed_by_form: [u32; 3],
+    /// Entries by entity kind code (player, projectile, orb).
+    pub entered_by_kind: [u32; 3],
+}
+
 /// One encoded delta, borrowing the encoder's buffer.
 #[derive(Debug)]
 pub struct EncodedDelta<'a> {
@@ -24,8 +41,10 @@ pub struct EncodedDelta<'a> {
     pub baseline_age: u16,
     /// The bit-packed payload.
     pub payload: &'a [u8],
-    /// What the payload carries.
+        /// What the payload carries.
     pub stats: DeltaStats,
+    /// Where its bits went.
+    pub profile: DeltaProfile,
 }
 
 impl DeltaEncoder {
@@ -95,26 +114,38 @@ impl DeltaEncoder {
         }
         stats.entered = self.entered.len() as u32;
 
+                let mut profile = DeltaProfile::default();
         let w = &mut self.bits;
         w.clear();
         w.write_bits(u32::from(checksum(tick, current)), 16);
         w.write_golomb(self.touched.len() as u64, 2);
+        profile.header_bits = w.bit_len() as u32;
         let mut base_cursor = 0usize;
         for &(skip, cur) in &self.touched {
+            let start = w.bit_len();
             base_cursor += skip as usize;
             w.write_golomb(u64::from(skip), 0);
             match cur {
-                None => w.write_bool(true),
+                None => {
+                    w.write_bool(true);
+                    profile.left_bits += (w.bit_len() - start) as u32;
+                }
                 Some(ci) => {
                     w.write_bool(false);
                     let reference = Reference::baseline(base[base_cursor].1, dt, tick);
                     let cs = &current[ci].1;
-                    write_record(w, &reference, cs, diff_mask(&reference, cs));
+                    let mask = diff_mask(&reference, cs);
+                    write_record(w, &reference, cs, mask);
+                    profile.changed_bits += (w.bit_len() - start) as u32;
+                    profile.changed_by_form[form_of(mask)] += 1;
                 }
             }
             base_cursor += 1;
         }
+        let start = w.bit_len();
         w.write_golomb(self.entered.len() as u64, 2);
+        profile.header_bits += (w.bit_len() - start) as u32;
+        let start = w.bit_len();
         let mut next_id = 0u64;
         for &ci in &self.entered {
             let (id, s) = &current[ci];
@@ -123,17 +154,24 @@ impl DeltaEncoder {
             w.write_bits(u32::from(s.kind as u8), 2);
             let reference = Reference::entry(s.kind, tick);
             write_record(w, &reference, s, diff_mask(&reference, s));
-            if s.kind == EntityKind::Player {
+                        if s.kind == EntityKind::Player {
                 let name = truncate_name(name_of(*id).unwrap_or(""));
                 w.write_golomb(name.len() as u64, 2);
                 w.write_bytes(name.as_bytes());
             }
+            profile.entered_by_kind[usize::from(s.kind as u8).min(2)] += 1;
         }
-        EncodedDelta {
-            baseline_age,
-            payload: w.finish(),
-            stats,
-        }
+        profile.entered_bits = (w.bit_len() - start) as u32;
+        EncodedDelta { baseline_age, payload: w.finish(), stats, profile }
+    }
+}
+
+fn form_of(mask: u8) -> usize {
+    use crate::delta::record::{POS, VEL};
+    match mask {
+        POS => 0,
+        m if m == POS | VEL => 1,
+        _ => 2,
     }
 }
 

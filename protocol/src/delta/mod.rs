@@ -41,7 +41,7 @@ mod record;
 use thiserror::Error;
 
 pub use apply::apply_delta;
-pub use encode::{DeltaEncoder, EncodedDelta, truncate_name};
+pub use encode::{DeltaEncoder, DeltaProfile, EncodedDelta, truncate_name};
 
 use crate::bits::BitError;
 

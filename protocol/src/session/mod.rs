@@ -98,7 +98,11 @@ pub struct ClientSession {
     ping_sent: Option<(u32, Duration)>,
     rtt_ms: Option<f64>,
     desyncs: u64,
+    deltas_since_ack: u32,
 }
+
+/// A client that sends no inputs acknowledges every this many deltas (about twice a second at 20 Hz).
+const STANDALONE_ACK_EVERY: u32 = 10;
 
 impl ClientSession {
     /// A new session; its `Hello` is ready in [`Self::poll_transmit`].
@@ -121,6 +125,7 @@ impl ClientSession {
             ping_sent: None,
             rtt_ms: None,
             desyncs: 0,
+            deltas_since_ack: 0,
             config,
         };
         let name = crate::delta::truncate_name(&s.config.name).to_owned();
@@ -205,7 +210,10 @@ impl ClientSession {
                 if let Some(i) = self.interpolator.as_mut() {
                     i.push(self.view.tick, &self.view.entities, now);
                 }
-                if self.batch.is_empty() {
+                // Inputs carry acknowledgements; a client that sends none acks
+                // now and then, so that the server still learns what it holds.
+                self.deltas_since_ack += 1;
+                if self.batch.is_empty() && self.deltas_since_ack >= STANDALONE_ACK_EVERY {
                     self.send(&ClientMessage::Ack(Ack {
                         tick: self.view.tick,
                     }));
@@ -297,6 +305,9 @@ impl ClientSession {
 
     fn send(&mut self, msg: &ClientMessage) {
         let mut buf = Vec::with_capacity(16);
+        if matches!(msg, ClientMessage::Ack(_) | ClientMessage::Inputs(_)) {
+            self.deltas_since_ack = 0;
+        }
         match codec::encode_client(msg, &mut buf) {
             Ok(()) => self.transmit.push_back(buf),
             // Only a `Hello` built from an oversized config can fail (e.g. a huge auth token).

@@ -76,13 +76,24 @@ pub async fn serve(mut ws: WebSocket, peer: SocketAddr, ctx: SessionContext) {
             code,
             reason: ending.reason().into(),
         };
-        let _ = timeout(
-            std::time::Duration::from_secs(1),
-            ws.send(Message::Close(Some(frame))),
-        )
+        // Finish the close handshake: send ours, then read until the client's
+        // close (or the end of the stream), so that a client writing at this
+        // moment sees our close frame instead of a reset connection.
+        let _ = timeout(CLOSE_HANDSHAKE_TIMEOUT, async {
+            if ws.send(Message::Close(Some(frame))).await.is_ok() {
+                while let Some(Ok(msg)) = ws.recv().await {
+                    if matches!(msg, Message::Close(_)) {
+                        break;
+                    }
+                }
+            }
+        })
         .await;
     }
 }
+
+/// How long the closing side waits for the client's close frame.
+const CLOSE_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
 fn log_ending(ending: &Ending) {
     match ending {
@@ -303,8 +314,9 @@ impl Session {
         self.metrics
             .encode_seconds
             .observe(started.elapsed().as_secs_f64());
-        if let Some((bytes, _stats)) = delta {
+        if let Some((bytes, profile)) = delta {
             self.metrics.snapshots_sent.inc();
+            self.metrics.delta(&profile);
             if let Some(ending) = self.send(bytes).await {
                 return Err(ending);
             }

@@ -4,7 +4,7 @@
 use axum::body::Bytes;
 use tickwire_protocol::EntityId;
 use tickwire_protocol::codec;
-use tickwire_protocol::delta::{DeltaEncoder, DeltaStats};
+use tickwire_protocol::delta::{DeltaEncoder, DeltaProfile};
 use tickwire_protocol::message::{Delta, ServerMessage};
 use tickwire_protocol::view::ViewEntry;
 
@@ -42,7 +42,7 @@ impl DeltaWriter {
 
     /// The encoded `Delta` message for `snap`, which becomes the new baseline,
     /// with what it carries. `None` if the player is not in the snapshot (yet).
-    pub fn write(&mut self, snap: &Snapshot) -> Option<(Bytes, DeltaStats)> {
+    pub fn write(&mut self, snap: &Snapshot) -> Option<(Bytes, DeltaProfile)> {
         let last_input_seq = snap.view_for(
             self.player,
             self.half_view,
@@ -53,7 +53,7 @@ impl DeltaWriter {
         let enc = self
             .encoder
             .encode(baseline, snap.tick, &self.current, |id| snap.name_of(id));
-        let stats = enc.stats;
+        let profile = enc.profile;
         let delta = Delta {
             tick: snap.tick,
             baseline_age: enc.baseline_age,
@@ -69,6 +69,6 @@ impl DeltaWriter {
             }
             None => self.baseline = Some((snap.tick, std::mem::take(&mut self.current))),
         }
-        Some((Bytes::from(buf), stats))
+        Some((Bytes::from(buf), profile))
     }
 }
