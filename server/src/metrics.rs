@@ -200,12 +200,17 @@ impl Metrics {
                 .get_or_create(&PartLabel { part })
                 .inc_by(u64::from(n));
         }
-        let [pos, pos_vel, other] = p.changed_by_form;
+        let [pos_vel, aim, pos_vel_aim, pos, vel, vel_aim, other] = p.changed_by_form;
         let [player, projectile, orb] = p.entered_by_kind;
         let updates = [
-            ("changed_pos", pos),
             ("changed_pos_vel", pos_vel),
+            ("changed_aim", aim),
+            ("changed_pos_vel_aim", pos_vel_aim),
+            ("changed_pos", pos),
+            ("changed_vel", vel),
+            ("changed_vel_aim", vel_aim),
             ("changed_other", other),
+            ("left", p.left_count),
             ("entered_player", player),
             ("entered_projectile", projectile),
             ("entered_orb", orb),

@@ -1,7 +1,7 @@
 //! Client side: apply a delta to the baseline view.
 
 use crate::bits::BitReader;
-use crate::delta::record::{Reference, extrapolate, read_record};
+use crate::delta::record::{Reference, extrapolate, read_change, read_entry, read_touch_code};
 use crate::delta::{DeltaError, DeltaStats, MAX_VIEW_ENTITIES};
 use crate::entity::{EntityId, EntityKind};
 use crate::message::Delta;
@@ -55,12 +55,13 @@ pub fn apply_delta(
             .get(cursor)
             .ok_or(DeltaError::Malformed("touched entry past the baseline"))?;
         cursor += 1;
-        if rd.read_bool()? {
-            stats.left += 1;
-        } else {
-            let state = read_record(&mut rd, &Reference::baseline(*old, dt, tick))?;
-            entities.push((*id, state));
-            stats.changed += 1;
+        match read_touch_code(&mut rd)? {
+            None => stats.left += 1,
+            Some(mask) => {
+                let state = read_change(&mut rd, &Reference::baseline(*old, dt, tick), mask)?;
+                entities.push((*id, state));
+                stats.changed += 1;
+            }
         }
     }
     keep_moving(&mut entities, cursor, base.len())?;
@@ -74,7 +75,7 @@ pub fn apply_delta(
         next_id = u64::from(id) + 1;
         let kind = EntityKind::from_code(rd.read_bits(2)? as u8)
             .ok_or(DeltaError::Malformed("unknown entity kind"))?;
-        let state = read_record(&mut rd, &Reference::entry(kind, tick))?;
+        let state = read_entry(&mut rd, &Reference::entry(kind, tick))?;
         if kind == EntityKind::Player {
             let len = bounded_count(rd.read_golomb(2)?, MAX_NAME_BYTES)?;
             let bytes = rd.read_bytes(len)?;

@@ -2,7 +2,7 @@
 
 use crate::bits::BitWriter;
 use crate::delta::DeltaStats;
-use crate::delta::record::{Reference, diff_mask, write_record};
+use crate::delta::record::{Reference, diff_mask, write_change, write_entry, write_left};
 use crate::entity::{EntityId, EntityKind};
 use crate::tuning::MAX_NAME_BYTES;
 use crate::view::{ViewEntry, checksum};
@@ -28,10 +28,13 @@ pub struct DeltaProfile {
     pub changed_bits: u32,
     /// Bits spent on entities entering.
     pub entered_bits: u32,
-    /// Changes by record form: position only, position and velocity, any other mask.
-    pub changed_by_form: [u32; 3],
+    /// Changes by record form: position+velocity, aim, position+velocity+aim, position,
+    /// velocity, velocity+aim, any other mask.
+    pub changed_by_form: [u32; 7],
     /// Entries by entity kind code (player, projectile, orb).
     pub entered_by_kind: [u32; 3],
+    /// Entities that left.
+    pub left_count: u32,
 }
 
 /// One encoded delta, borrowing the encoder's buffer.
@@ -41,7 +44,7 @@ pub struct EncodedDelta<'a> {
     pub baseline_age: u16,
     /// The bit-packed payload.
     pub payload: &'a [u8],
-        /// What the payload carries.
+    /// What the payload carries.
     pub stats: DeltaStats,
     /// Where its bits went.
     pub profile: DeltaProfile,
@@ -114,7 +117,7 @@ impl DeltaEncoder {
         }
         stats.entered = self.entered.len() as u32;
 
-                let mut profile = DeltaProfile::default();
+        let mut profile = DeltaProfile::default();
         let w = &mut self.bits;
         w.clear();
         w.write_bits(u32::from(checksum(tick, current)), 16);
@@ -127,15 +130,15 @@ impl DeltaEncoder {
             w.write_golomb(u64::from(skip), 0);
             match cur {
                 None => {
-                    w.write_bool(true);
+                    write_left(w);
                     profile.left_bits += (w.bit_len() - start) as u32;
+                    profile.left_count += 1;
                 }
                 Some(ci) => {
-                    w.write_bool(false);
                     let reference = Reference::baseline(base[base_cursor].1, dt, tick);
                     let cs = &current[ci].1;
                     let mask = diff_mask(&reference, cs);
-                    write_record(w, &reference, cs, mask);
+                    write_change(w, &reference, cs, mask);
                     profile.changed_bits += (w.bit_len() - start) as u32;
                     profile.changed_by_form[form_of(mask)] += 1;
                 }
@@ -152,9 +155,8 @@ impl DeltaEncoder {
             w.write_golomb(u64::from(id.0) - next_id, 4);
             next_id = u64::from(id.0) + 1;
             w.write_bits(u32::from(s.kind as u8), 2);
-            let reference = Reference::entry(s.kind, tick);
-            write_record(w, &reference, s, diff_mask(&reference, s));
-                        if s.kind == EntityKind::Player {
+            write_entry(w, &Reference::entry(s.kind, tick), s);
+            if s.kind == EntityKind::Player {
                 let name = truncate_name(name_of(*id).unwrap_or(""));
                 w.write_golomb(name.len() as u64, 2);
                 w.write_bytes(name.as_bytes());
@@ -162,16 +164,25 @@ impl DeltaEncoder {
             profile.entered_by_kind[usize::from(s.kind as u8).min(2)] += 1;
         }
         profile.entered_bits = (w.bit_len() - start) as u32;
-        EncodedDelta { baseline_age, payload: w.finish(), stats, profile }
+        EncodedDelta {
+            baseline_age,
+            payload: w.finish(),
+            stats,
+            profile,
+        }
     }
 }
 
 fn form_of(mask: u8) -> usize {
-    use crate::delta::record::{POS, VEL};
+    use crate::delta::record::{AIM, POS, VEL};
     match mask {
-        POS => 0,
-        m if m == POS | VEL => 1,
-        _ => 2,
+        m if m == POS | VEL => 0,
+        AIM => 1,
+        m if m == POS | VEL | AIM => 2,
+        POS => 3,
+        VEL => 4,
+        m if m == VEL | AIM => 5,
+        _ => 6,
     }
 }
 

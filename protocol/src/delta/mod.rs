@@ -11,12 +11,15 @@
 //! checksum        16 bits   view::checksum of the resulting view
 //! touched         G(2)      count of baseline entries that changed or left
 //!   skip          G(0)      baseline entries passed over unchanged before this one
-//!   left          1 bit     1: the entity left the view
-//!   record                  (only if not left) the changes, against the baseline entry
+//!   code                    what became of it (prefix code): 00 = aim changed, 01 = position+velocity,
+//!                           100 = left the view, 101 = velocity, 110 = position+velocity+aim,
+//!                           1110 + 8-bit mask = other, 11110 = velocity+aim, 11111 = position
+//!   fields                  (unless it left) the changed fields, against the baseline entry
 //! entered         G(2)      count of entities entering the view, by ascending id
 //!   id gap        G(4)      id − (previous entered id + 1); the first counts from 0
 //!   kind          2 bits    EntityKind code
-//!   record                  all fields, against a zeroed entity at position (0, 0)
+//!   mask          8 bits    the fields that are not zero
+//!   fields                  against a zeroed entity at position (0, 0)
 //!   name          G(2) + bytes   players only: UTF-8 name length, then the bytes
 //! ```
 //! `G(k)` is an exp-Golomb code of order k; signed values are zigzag-mapped
@@ -26,13 +29,18 @@
 //! costs nothing, and a changed position is sent as its small difference from
 //! that extrapolation.
 //!
-//! A record starts with its field mask: `1` = position only, `01` = position
-//! and velocity, `00` followed by the 8-bit mask otherwise. Then, per mask bit
-//! in order: position (x, y: signed G(2) residuals; G(12) absolute on entry),
-//! velocity (signed G(3) differences), health (8 bits), score (signed G(1)
-//! difference), aim (signed G(2) difference, wrapping), dash cooldown (G(2)),
-//! respawn tick (1 bit alive/dead, then G(6) of `respawn_tick − tick`), owner
-//! (G(8)).
+//! Fields, in this order, for the bits of the mask: aim (signed G(1)
+//! difference, wrapping; 8 bits on entry), velocity (signed G(3) differences;
+//! an entering projectile first sends 1 bit, and 1 means its velocity is the
+//! one its aim implies and is not sent), position (x, y: signed G(2) residuals
+//! from the prediction below; G(12) absolute on entry), health (8 bits), score
+//! (signed G(1) difference), dash cooldown (G(2)), respawn tick (1 bit
+//! alive/dead, then G(6) of `respawn_tick − tick`), owner (G(8)).
+//!
+//! A changed position is predicted from the baseline's velocity `v0` and the
+//! new velocity `v1` over `dt` ticks as `p + floor(((v0 + v1)·dt + (v1 − v0)) / 2)`:
+//! exact under constant acceleration, and plain `p + v0·dt` when the velocity
+//! did not change.
 
 mod apply;
 mod encode;

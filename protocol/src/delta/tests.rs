@@ -166,25 +166,54 @@ fn steady_motion_costs_nothing_but_the_header() {
 }
 
 #[test]
-fn a_small_position_change_costs_under_two_bytes() {
+fn common_small_changes_cost_a_few_bytes() {
     let still = EntityState {
         kind: EntityKind::Player,
         x: 1000,
         y: 1000,
+        vx: 40,
         health: 100,
         ..Default::default()
     };
     let base: Vec<ViewEntry> = (0..100).map(|i| (EntityId(i * 7), still)).collect();
-    let mut now = base.clone();
-    for (_, s) in now.iter_mut().step_by(2) {
-        s.x += 3;
-        s.y -= 2;
-    }
-    let mut encoder = DeltaEncoder::new();
-    let enc = encoder.encode(Some((10, &base)), 13, &now, |_| None);
-    assert_eq!(enc.stats.changed, 50);
-    let per_update = (enc.payload.len() as f64 - 3.0) / 50.0;
-    assert!(per_update < 2.0, "{per_update} bytes per update");
+    let cost = |change: &dyn Fn(&mut EntityState)| {
+        let mut now: Vec<ViewEntry> = base
+            .iter()
+            .map(|(id, s)| {
+                (
+                    *id,
+                    EntityState {
+                        x: s.x + 3 * s.vx,
+                        ..*s
+                    },
+                )
+            })
+            .collect();
+        for (_, s) in now.iter_mut().step_by(2) {
+            change(s);
+        }
+        let mut encoder = DeltaEncoder::new();
+        let enc = encoder.encode(Some((10, &base)), 13, &now, |_| None);
+        assert_eq!(enc.stats.changed, 50);
+        (enc.payload.len() as f64 - 3.0) / 50.0
+    };
+    // An aim sweep of two steps.
+    let aim = cost(&|s| s.aim = s.aim.wrapping_add(2));
+    assert!(aim < 1.25, "{aim} bytes per aim change");
+    // Accelerating along x by 3 units per tick for three ticks: the position follows
+    // the velocity exactly (trapezoid prediction), so only the velocity is sent.
+    let accel = cost(&|s| {
+        s.vx += 9;
+        s.x += 18;
+    });
+    assert!(accel < 2.25, "{accel} bytes per acceleration");
+    // A velocity change with an off-prediction position (a wall, a dash).
+    let bumped = cost(&|s| {
+        s.vx -= 5;
+        s.x -= 7;
+        s.y += 3;
+    });
+    assert!(bumped < 3.25, "{bumped} bytes per bumped change");
 }
 
 #[test]

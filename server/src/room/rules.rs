@@ -108,6 +108,7 @@ impl World {
                 y: y + oy,
                 vx,
                 vy,
+                aim,
                 owner,
                 ..Default::default()
             };
