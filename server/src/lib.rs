@@ -57,7 +57,14 @@ pub async fn run(
     let config = Arc::new(config);
     let (stop_tx, stop_rx) = watch::channel(false);
     let metrics = Arc::new(metrics::Metrics::new());
+    // Rooms tick on a thread of their own (see `Lobby`).
+    let rooms_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("tickwire-rooms")
+        .enable_all()
+        .build()?;
     let lobby = Arc::new(lobby::Lobby::new(
+        rooms_runtime.handle().clone(),
         config.clone(),
         metrics.clone(),
         stop_rx.clone(),
@@ -113,6 +120,8 @@ pub async fn run(
     for room in lobby.take_tasks() {
         room.await?;
     }
+    // Dropping a runtime inside async code would block; this does not.
+    rooms_runtime.shutdown_background();
     info!("stopped");
     Ok(())
 }

@@ -54,6 +54,9 @@ pub struct RoomSummary {
 /// All rooms of a server.
 #[derive(Debug)]
 pub struct Lobby {
+    /// Where room tasks run: a runtime of their own, so that ticks never wait
+    /// behind thousands of session tasks for a worker.
+    rooms_runtime: tokio::runtime::Handle,
     config: Arc<ServerConfig>,
     metrics: Arc<Metrics>,
     shutdown: watch::Receiver<bool>,
@@ -70,11 +73,13 @@ struct LobbyState {
 impl Lobby {
     /// An empty lobby.
     pub fn new(
+        rooms_runtime: tokio::runtime::Handle,
         config: Arc<ServerConfig>,
         metrics: Arc<Metrics>,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
         Self {
+            rooms_runtime,
             config,
             metrics,
             shutdown,
@@ -141,6 +146,7 @@ impl Lobby {
         let id = RoomId(state.next_id);
         state.next_id += 1;
         let (handle, task) = room::spawn_room(
+            &self.rooms_runtime,
             id,
             self.config.clone(),
             self.metrics.clone(),

@@ -18,6 +18,20 @@ pub fn apply_delta(
     delta: &Delta,
     names: &mut Vec<(EntityId, String)>,
 ) -> Result<(View, DeltaStats), DeltaError> {
+    let mut out = View::default();
+    let stats = apply_delta_into(baseline, delta, names, &mut out)?;
+    Ok((out, stats))
+}
+
+/// Like [`apply_delta`], but writes the new view into `out`, reusing its
+/// allocation (a client can keep two views and swap them). On error `out`
+/// holds nothing useful.
+pub fn apply_delta_into(
+    baseline: &View,
+    delta: &Delta,
+    names: &mut Vec<(EntityId, String)>,
+    out: &mut View,
+) -> Result<DeltaStats, DeltaError> {
     let base: &[_] = match delta.baseline_tick() {
         None => &[],
         Some(t) if t == baseline.tick && baseline.tick != 0 => &baseline.entities,
@@ -35,7 +49,9 @@ pub fn apply_delta(
     let mut stats = DeltaStats::default();
 
     let touched = bounded_count(rd.read_golomb(2)?, base.len())?;
-    let mut entities = Vec::with_capacity(base.len());
+        let entities = &mut out.entities;
+    entities.clear();
+    entities.reserve(base.len());
     let mut cursor = 0usize;
     let keep_moving = |entities: &mut Vec<_>, from: usize, to: usize| -> Result<(), DeltaError> {
         for (id, s) in &base[from..to] {
@@ -49,7 +65,7 @@ pub fn apply_delta(
     };
     for _ in 0..touched {
         let skip = bounded_count(rd.read_golomb(0)?, base.len() - cursor)?;
-        keep_moving(&mut entities, cursor, cursor + skip)?;
+                keep_moving(entities, cursor, cursor + skip)?;
         cursor += skip;
         let (id, old) = base
             .get(cursor)
@@ -64,7 +80,7 @@ pub fn apply_delta(
             }
         }
     }
-    keep_moving(&mut entities, cursor, base.len())?;
+        keep_moving(entities, cursor, base.len())?;
 
     let entered = bounded_count(rd.read_golomb(2)?, MAX_VIEW_ENTITIES)?;
     let kept = entities.len();
@@ -89,17 +105,15 @@ pub fn apply_delta(
     if entities.len() > MAX_VIEW_ENTITIES {
         return Err(DeltaError::Malformed("view too large"));
     }
-    if entered > 0 {
-        merge_sorted(&mut entities, kept)?;
+        if entered > 0 {
+        merge_sorted(entities, kept)?;
     }
-    let client = checksum(tick, &entities);
+    let client = checksum(tick, entities);
     if client != server_checksum {
-        return Err(DeltaError::ChecksumMismatch {
-            server: server_checksum,
-            client,
-        });
+        return Err(DeltaError::ChecksumMismatch { server: server_checksum, client });
     }
-    Ok((View { tick, entities }, stats))
+    out.tick = tick;
+    Ok(stats)
 }
 
 fn bounded_count(n: u64, max: usize) -> Result<usize, DeltaError> {

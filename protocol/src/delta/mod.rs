@@ -48,7 +48,7 @@ mod record;
 
 use thiserror::Error;
 
-pub use apply::apply_delta;
+pub use apply::{apply_delta, apply_delta_into};
 pub use encode::{DeltaEncoder, DeltaProfile, EncodedDelta, truncate_name};
 
 use crate::bits::BitError;

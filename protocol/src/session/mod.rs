@@ -30,7 +30,7 @@ pub use interpolation::{Interpolator, RenderEntity};
 pub use prediction::Predictor;
 
 use crate::codec;
-use crate::delta::apply_delta;
+use crate::delta::apply_delta_into;
 use crate::entity::EntityId;
 use crate::input::InputFrame;
 use crate::message::{
@@ -82,7 +82,9 @@ impl SessionConfig {
 pub struct ClientSession {
     config: SessionConfig,
     welcome: Option<Welcome>,
-    view: View,
+        view: View,
+    /// The previous view's allocation, reused for the next delta.
+    spare: View,
     names: std::collections::HashMap<EntityId, String>,
     entered_names: Vec<(EntityId, String)>,
     predictor: Option<Predictor>,
@@ -109,7 +111,8 @@ impl ClientSession {
     pub fn new(config: SessionConfig, now: Duration) -> Self {
         let mut s = Self {
             welcome: None,
-            view: View::default(),
+                        view: View::default(),
+            spare: View::default(),
             names: Default::default(),
             entered_names: Vec::new(),
             predictor: None,
@@ -193,10 +196,10 @@ impl ClientSession {
             return; // deltas against a baseline we no longer trust: wait for the full one
         }
         self.entered_names.clear();
-        match apply_delta(&self.view, &delta, &mut self.entered_names) {
-            Ok((view, stats)) => {
+                match apply_delta_into(&self.view, &delta, &mut self.entered_names, &mut self.spare) {
+            Ok(stats) => {
                 self.awaiting_full = false;
-                self.view = view;
+                std::mem::swap(&mut self.view, &mut self.spare);
                 if full {
                     self.names.retain(|id, _| self.view.get(*id).is_some());
                 }

@@ -47,6 +47,7 @@ pub struct TickStats {
 /// Starts room `id`'s tick loop. It runs until `shutdown` turns true, or until
 /// it has been empty for the configured grace period.
 pub fn spawn_room(
+    runtime: &tokio::runtime::Handle,
     id: RoomId,
     config: Arc<ServerConfig>,
     metrics: Arc<Metrics>,
@@ -126,7 +127,7 @@ pub fn spawn_room(
             error!(panic = ?panic.downcast_ref::<&str>(), "room task panicked");
         }
     };
-    (handle, tokio::spawn(guarded.instrument(span)))
+    (handle, runtime.spawn(guarded.instrument(span)))
 }
 
 struct RoomLoop {
