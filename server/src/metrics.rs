@@ -30,6 +30,32 @@ const TICK_BUCKETS: [f64; 46] = {
     b
 };
 
+/// Parts of a delta payload, as labels of `tickwire_delta_bits_total`.
+const DELTA_PARTS: [&str; 4] = ["header", "left", "changed", "entered"];
+/// Kinds of entity update, as labels of `tickwire_entity_updates_total`.
+const UPDATE_KINDS: [&str; 11] = [
+    "changed_pos_vel",
+    "changed_aim",
+    "changed_pos_vel_aim",
+    "changed_pos",
+    "changed_vel",
+    "changed_vel_aim",
+    "changed_other",
+    "left",
+    "entered_player",
+    "entered_projectile",
+    "entered_orb",
+];
+
+/// Input latency buckets, seconds: 1 ms steps to 20 ms, 2.5 ms steps to
+/// 100 ms (so "one tick plus one snapshot interval", 66.7 ms at 60/20 Hz,
+/// reads accurately), then coarser up to a second.
+fn latency_buckets() -> impl Iterator<Item = f64> {
+    let fine = (1..=20).map(|ms| f64::from(ms) / 1000.0);
+    let medium = (1..=32).map(|i| 0.02 + f64::from(i) * 0.0025);
+    fine.chain(medium).chain([0.15, 0.2, 0.3, 0.5, 0.75, 1.0])
+}
+
 /// Why a connection ended, as a metric label.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReasonLabel {
@@ -72,10 +98,21 @@ pub struct Metrics {
     pub disconnects: Family<ReasonLabel, Counter>,
     /// Input frames dropped by the per-connection rate limit.
     pub inputs_dropped: Counter,
+    /// Server-added input latency, seconds, by stage: from receipt to the tick
+    /// that applies the input ("applied"), and to the delta that reports it written ("sent").
+    pub input_latency: Family<PartLabel, Histogram, fn() -> Histogram>,
     /// Delta payload bits, by part (header, left, changed, entered).
     pub delta_bits: Family<PartLabel, Counter>,
     /// Entity updates carried by deltas, by kind.
     pub entity_updates: Family<PartLabel, Counter>,
+    /// Handles to the series of `delta_bits`, in `DELTA_PARTS` order (no lookup per delta).
+    delta_bits_by_part: Vec<Counter>,
+    /// Handles to the series of `entity_updates`, in `UPDATE_KINDS` order.
+    updates_by_kind: Vec<Counter>,
+    /// Input latency from receipt to the tick that applies it.
+    pub input_applied: Histogram,
+    /// Input latency from receipt to the delta that reports it, written.
+    pub input_sent: Histogram,
     resident_bytes: Gauge,
     cpu_seconds: Gauge<f64, AtomicU64>,
 }
@@ -105,8 +142,13 @@ impl Metrics {
             messages_in: Counter::default(),
             disconnects: Family::default(),
             inputs_dropped: Counter::default(),
+            input_latency: Family::new_with_constructor(|| Histogram::new(latency_buckets())),
             delta_bits: Family::default(),
             entity_updates: Family::default(),
+            delta_bits_by_part: Vec::new(),
+            updates_by_kind: Vec::new(),
+            input_applied: Histogram::new([]),
+            input_sent: Histogram::new([]),
 
             resident_bytes: Gauge::default(),
             cpu_seconds: Gauge::default(),
@@ -170,6 +212,11 @@ impl Metrics {
             m.delta_bits.clone(),
         );
         registry.register(
+            "input_latency_seconds",
+            "Server-added input latency by stage",
+            m.input_latency.clone(),
+        );
+        registry.register(
             "entity_updates",
             "Entity updates carried by deltas, by kind",
             m.entity_updates.clone(),
@@ -184,42 +231,56 @@ impl Metrics {
             "CPU time used by the server process",
             m.cpu_seconds.clone(),
         );
-        Self { registry, ..m }
+        let delta_bits_by_part = DELTA_PARTS
+            .iter()
+            .map(|&part| m.delta_bits.get_or_create(&PartLabel { part }).clone())
+            .collect();
+        let updates_by_kind = UPDATE_KINDS
+            .iter()
+            .map(|&part| m.entity_updates.get_or_create(&PartLabel { part }).clone())
+            .collect();
+        let input_applied = m
+            .input_latency
+            .get_or_create(&PartLabel { part: "applied" })
+            .clone();
+        let input_sent = m
+            .input_latency
+            .get_or_create(&PartLabel { part: "sent" })
+            .clone();
+        Self {
+            registry,
+            delta_bits_by_part,
+            updates_by_kind,
+            input_applied,
+            input_sent,
+            ..m
+        }
     }
 
     /// Accounts one delta's profile.
     pub fn delta(&self, p: &tickwire_protocol::delta::DeltaProfile) {
-        let bits = [
-            ("header", p.header_bits),
-            ("left", p.left_bits),
-            ("changed", p.changed_bits),
-            ("entered", p.entered_bits),
-        ];
-        for (part, n) in bits {
-            self.delta_bits
-                .get_or_create(&PartLabel { part })
-                .inc_by(u64::from(n));
+        let bits = [p.header_bits, p.left_bits, p.changed_bits, p.entered_bits];
+        for (counter, n) in self.delta_bits_by_part.iter().zip(bits) {
+            counter.inc_by(u64::from(n));
         }
         let [pos_vel, aim, pos_vel_aim, pos, vel, vel_aim, other] = p.changed_by_form;
         let [player, projectile, orb] = p.entered_by_kind;
         let updates = [
-            ("changed_pos_vel", pos_vel),
-            ("changed_aim", aim),
-            ("changed_pos_vel_aim", pos_vel_aim),
-            ("changed_pos", pos),
-            ("changed_vel", vel),
-            ("changed_vel_aim", vel_aim),
-            ("changed_other", other),
-            ("left", p.left_count),
-            ("entered_player", player),
-            ("entered_projectile", projectile),
-            ("entered_orb", orb),
+            pos_vel,
+            aim,
+            pos_vel_aim,
+            pos,
+            vel,
+            vel_aim,
+            other,
+            p.left_count,
+            player,
+            projectile,
+            orb,
         ];
-        for (part, n) in updates {
+        for (counter, n) in self.updates_by_kind.iter().zip(updates) {
             if n > 0 {
-                self.entity_updates
-                    .get_or_create(&PartLabel { part })
-                    .inc_by(u64::from(n));
+                counter.inc_by(u64::from(n));
             }
         }
     }

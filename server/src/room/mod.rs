@@ -53,6 +53,8 @@ pub enum RoomCommand {
         first_seq: u32,
         /// The inputs, oldest first.
         frames: Vec<InputFrame>,
+        /// When the session received them (for the input latency metric).
+        received: Instant,
     },
     /// The connection ended on purpose: remove the player now.
     Leave {

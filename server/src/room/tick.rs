@@ -208,9 +208,14 @@ impl RoomLoop {
                 generation,
                 first_seq,
                 frames,
+                received,
             } => {
-                if Membership::is_current(world, key, generation) {
-                    world.queue_inputs(key, first_seq, &frames);
+                if Membership::is_current(world, key, generation)
+                    && let Some(ahead) = world.queue_inputs(key, first_seq, &frames)
+                {
+                    // Applied this tick, after one more tick per input queued ahead.
+                    let wait = received.elapsed() + self.config.tick_period() * ahead as u32;
+                    self.metrics.input_applied.observe(wait.as_secs_f64());
                 }
             }
             RoomCommand::Leave { key, generation } => {

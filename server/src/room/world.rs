@@ -218,15 +218,22 @@ impl World {
     }
 
     /// Queues inputs `first_seq..` for a player, skipping any already queued or applied.
-    /// If the queue is over its bound, the oldest inputs are dropped.
-    pub fn queue_inputs(&mut self, key: EntityKey, first_seq: u32, frames: &[InputFrame]) {
+    /// If the queue is over its bound, the oldest inputs are dropped. Returns how
+    /// many inputs were waiting ahead of these (each waits a tick), if the player exists.
+    pub fn queue_inputs(
+        &mut self,
+        key: EntityKey,
+        first_seq: u32,
+        frames: &[InputFrame],
+    ) -> Option<usize> {
         let Some(Entity {
             role: Role::Player(p),
             ..
         }) = self.entities.get_mut(key)
         else {
-            return;
+            return None;
         };
+        let ahead = p.inputs.len();
         let newest = p.inputs.back().map_or(p.last_seq, |(s, _)| *s);
         for (i, f) in frames.iter().enumerate() {
             let seq = first_seq.wrapping_add(i as u32);
@@ -237,6 +244,7 @@ impl World {
         while p.inputs.len() > self.max_queued_inputs {
             p.inputs.pop_front();
         }
+        Some(ahead)
     }
 
     /// The immutable snapshot of this tick.

@@ -33,6 +33,9 @@ use crate::config::ServerConfig;
 use crate::link::DelayLine;
 use crate::lobby::Lobby;
 use crate::metrics::Metrics;
+
+/// Input messages tracked for the latency metric; older ones are forgotten.
+const MAX_TRACKED_INPUTS: usize = 32;
 use crate::room::{Joined, PlayerGuard, RoomCommand, RoomHandle, Snapshot};
 
 /// What a session needs from the server around it.
@@ -116,6 +119,8 @@ struct Session {
     writer: DeltaWriter,
     limiter: InputLimiter,
     leaderboard_tick: u32,
+    /// (first sequence number, receipt time) of input messages not yet reported applied.
+    pending_inputs: std::collections::VecDeque<(u32, std::time::Instant)>,
     last_heard: Instant,
     inbound: DelayLine<Message>,
     outbound: DelayLine<Bytes>,
@@ -141,6 +146,7 @@ impl Session {
             shutdown: ctx.shutdown.clone(),
             config,
             leaderboard_tick: 0,
+            pending_inputs: std::collections::VecDeque::new(),
         }
     }
 
@@ -281,11 +287,17 @@ impl Session {
                         ),
                     ));
                 }
+                let received = std::time::Instant::now();
+                if self.pending_inputs.len() == MAX_TRACKED_INPUTS {
+                    self.pending_inputs.pop_front();
+                }
+                self.pending_inputs.push_back((batch.first_seq, received));
                 let cmd = RoomCommand::Inputs {
                     key: self.joined.key,
                     generation: self.joined.generation,
                     first_seq: batch.first_seq,
                     frames: batch.frames,
+                    received,
                 };
                 self.room
                     .commands
@@ -314,9 +326,18 @@ impl Session {
         self.metrics
             .encode_seconds
             .observe(started.elapsed().as_secs_f64());
-        if let Some((bytes, profile)) = delta {
+        if let Some((bytes, profile, last_input_seq)) = delta {
             self.metrics.snapshots_sent.inc();
             self.metrics.delta(&profile);
+            while let Some(&(seq, received)) = self.pending_inputs.front() {
+                if seq.wrapping_sub(last_input_seq) as i32 > 0 {
+                    break;
+                }
+                self.metrics
+                    .input_sent
+                    .observe(received.elapsed().as_secs_f64());
+                self.pending_inputs.pop_front();
+            }
             if let Some(ending) = self.send(bytes).await {
                 return Err(ending);
             }

@@ -42,7 +42,8 @@ impl DeltaWriter {
 
     /// The encoded `Delta` message for `snap`, which becomes the new baseline,
     /// with what it carries. `None` if the player is not in the snapshot (yet).
-    pub fn write(&mut self, snap: &Snapshot) -> Option<(Bytes, DeltaProfile)> {
+    /// Also returns the last input of this player that the snapshot reflects.
+    pub fn write(&mut self, snap: &Snapshot) -> Option<(Bytes, DeltaProfile, u32)> {
         let last_input_seq = snap.view_for(
             self.player,
             self.half_view,
@@ -69,6 +70,6 @@ impl DeltaWriter {
             }
             None => self.baseline = Some((snap.tick, std::mem::take(&mut self.current))),
         }
-        Some((Bytes::from(buf), profile))
+        Some((Bytes::from(buf), profile, last_input_seq))
     }
 }
