@@ -75,6 +75,38 @@ impl Ending {
         }
     }
 
+    /// The ending for an error reading the socket: a message over the
+    /// WebSocket size limit is closed with 1009; anything else means the
+    /// connection is gone.
+    pub fn from_read_error(err: axum::Error) -> Self {
+        use tokio_tungstenite::tungstenite::Error as WsError;
+        use tokio_tungstenite::tungstenite::error::CapacityError;
+        let text = err.to_string();
+        match err.into_inner().downcast::<WsError>().map(|e| *e) {
+            Ok(WsError::Capacity(CapacityError::MessageTooLong { size, max_size })) => {
+                Self::Close {
+                    code: MESSAGE_TOO_BIG,
+                    reason: format!("message of {size} bytes exceeds the limit of {max_size}")
+                        .into(),
+                }
+            }
+            _ => Self::Gone(text.into()),
+        }
+    }
+
+    /// Whether the peer's unread data may still be arriving (an oversized
+    /// message was refused half-read), so closing at once would reset the
+    /// connection and lose our close frame.
+    pub fn refused_unread_input(&self) -> bool {
+        matches!(
+            self,
+            Self::Close {
+                code: MESSAGE_TOO_BIG,
+                ..
+            }
+        )
+    }
+
     /// An idle timeout with this reason.
     pub fn timed_out(reason: impl Into<Cow<'static, str>>) -> Self {
         match Self::close(GOING_AWAY, reason) {

@@ -118,26 +118,32 @@ async fn join(
 }
 
 async fn read_hello(ws: &mut WebSocket, config: &ServerConfig) -> Result<Hello, Ending> {
-    let first = match timeout(config.hello_timeout, ws.recv()).await {
-        Err(_) => {
-            return Err(Ending::close(
-                POLICY_VIOLATION,
-                format!("no Hello within {:?}", config.hello_timeout),
-            ));
+    // One deadline for the Hello, however many pings come before it.
+    let deadline = tokio::time::Instant::now() + config.hello_timeout;
+    let bytes = loop {
+        let msg = match tokio::time::timeout_at(deadline, ws.recv()).await {
+            Err(_) => {
+                return Err(Ending::close(
+                    POLICY_VIOLATION,
+                    format!("no Hello within {:?}", config.hello_timeout),
+                ));
+            }
+            Ok(None) => return Err(Ending::Gone("closed before Hello".into())),
+            Ok(Some(Err(err))) => return Err(Ending::from_read_error(err)),
+            Ok(Some(Ok(msg))) => msg,
+        };
+        match msg {
+            Message::Binary(bytes) => break bytes,
+            Message::Text(_) => {
+                return Err(Ending::close(
+                    UNSUPPORTED_DATA,
+                    "text frames are not supported: send a binary Hello",
+                ));
+            }
+            // WebSocket pings and pongs may come at any time.
+            Message::Ping(_) | Message::Pong(_) => continue,
+            Message::Close(_) => return Err(Ending::Gone(CLIENT_CLOSED.into())),
         }
-        Ok(None) => return Err(Ending::Gone("closed before Hello".into())),
-        Ok(Some(Err(err))) => return Err(Ending::Gone(err.to_string().into())),
-        Ok(Some(Ok(msg))) => msg,
-    };
-    let bytes = match first {
-        Message::Binary(bytes) => bytes,
-        Message::Text(_) => {
-            return Err(Ending::close(
-                UNSUPPORTED_DATA,
-                "text frames are not supported: send a binary Hello",
-            ));
-        }
-        _ => return Err(Ending::close(POLICY_VIOLATION, "expected Hello")),
     };
     if bytes.len() > MAX_CLIENT_MESSAGE_BYTES {
         return Err(Ending::close(

@@ -74,6 +74,7 @@ pub async fn serve(mut ws: WebSocket, peer: SocketAddr, ctx: SessionContext) {
         }
     };
     ctx.metrics.disconnected(ending.label());
+    let lingering = ending.refused_unread_input();
     if let Some(code) = ending.code() {
         let frame = CloseFrame {
             code,
@@ -89,11 +90,20 @@ pub async fn serve(mut ws: WebSocket, peer: SocketAddr, ctx: SessionContext) {
                         break;
                     }
                 }
+                if lingering {
+                    // Give the client time to read our close before the socket's
+                    // unread input makes the kernel reset the connection.
+                    tokio::time::sleep(CLOSE_LINGER).await;
+                }
             }
         })
         .await;
     }
 }
+
+/// How long a refused connection stays open after our close frame when the
+/// client may still be sending (see [`Ending::refused_unread_input`]).
+const CLOSE_LINGER: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// How long the closing side waits for the client's close frame.
 const CLOSE_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
@@ -169,7 +179,7 @@ impl Session {
                 _ = self.shutdown.changed() => Err(Ending::close(GOING_AWAY, "server shutting down")),
                 msg = self.ws.recv() => match msg {
                     None => Err(Ending::Gone("connection closed".into())),
-                    Some(Err(err)) => Err(Ending::Gone(err.to_string().into())),
+                    Some(Err(err)) => Err(Ending::from_read_error(err)),
                     Some(Ok(msg)) => {
                         self.last_heard = Instant::now();
                         if self.inbound.is_active() {
