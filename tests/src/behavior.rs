@@ -31,13 +31,16 @@ pub enum Behavior {
     Chase,
     /// Connects, is welcomed, then stops reading its socket (a stalled client).
     Stall,
+    /// Wanders, and drops its TCP connection now and then (no close frame),
+    /// then reconnects and resumes its player with the token from its last `Welcome`.
+    Flaky,
 }
 
 impl Behavior {
     /// Whether the bot sends one input per simulation tick.
     pub fn sends_inputs(self) -> bool {
         match self {
-            Self::Wander | Self::Chase => true,
+            Self::Wander | Self::Chase | Self::Flaky => true,
             Self::Idle | Self::Stall => false,
         }
     }
@@ -45,6 +48,11 @@ impl Behavior {
     /// Whether the bot keeps reading its socket after the `Welcome`.
     pub fn reads_socket(self) -> bool {
         !matches!(self, Self::Stall)
+    }
+
+    /// Whether the bot drops its connection at random and resumes (see `BotConfig::reconnect_chance`).
+    pub fn drops_connection(self) -> bool {
+        matches!(self, Self::Flaky)
     }
 }
 
@@ -55,6 +63,7 @@ impl fmt::Display for Behavior {
             Self::Idle => "idle",
             Self::Chase => "chase",
             Self::Stall => "stall",
+            Self::Flaky => "flaky",
         })
     }
 }
@@ -111,7 +120,7 @@ impl Mind {
         let me = session.view().get(self.me).copied();
         let frame = match self.behavior {
             Behavior::Idle | Behavior::Stall => InputFrame::default(),
-            Behavior::Wander => self.wander(me.as_ref()),
+            Behavior::Wander | Behavior::Flaky => self.wander(me.as_ref()),
             Behavior::Chase => match me.and_then(|me| nearest_player(session, self.me, &me)) {
                 Some((target, me)) => self.chase(&me, &target),
                 None => self.wander(me.as_ref()),
@@ -251,6 +260,8 @@ mod tests {
         }
         assert!(!Behavior::Stall.reads_socket());
         assert!(Behavior::Wander.reads_socket() && Behavior::Wander.sends_inputs());
+        assert!(Behavior::Flaky.reads_socket() && Behavior::Flaky.sends_inputs());
+        assert!(Behavior::Flaky.drops_connection() && !Behavior::Wander.drops_connection());
     }
 
     #[test]

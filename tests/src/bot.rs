@@ -1,17 +1,20 @@
 //! One bot: a [`Connection`] played by a [`Mind`], counting what it sees,
-//! until it is stopped or the connection ends.
+//! until it is stopped or the connection ends. A `flaky` bot drops its
+//! connection now and then and resumes its player on a new one.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tickwire_protocol::message::MAX_INPUTS_PER_BATCH;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use tickwire_protocol::message::{MAX_INPUTS_PER_BATCH, NoticeCode, ResumeToken, Welcome};
 use tickwire_protocol::session::{SessionConfig, SessionEvent};
 use tokio::sync::watch;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use crate::behavior::{Behavior, Mind};
-use crate::connection::{Connection, Wake};
+use crate::connection::{Connection, Traffic, Wake};
 use crate::counters::BotCounters;
 use crate::error::BotError;
 use crate::stats::SwarmStats;
@@ -20,6 +23,8 @@ use crate::target::Target;
 /// Inputs per message, and so per wake-up of a bot's input timer: a bot
 /// wakes at half the tick rate (30 Hz at 60 Hz) and sends two ticks' inputs.
 pub const INPUTS_PER_WAKE: u32 = 2;
+/// Chance per second that a `flaky` bot drops its connection, unless set.
+pub const DEFAULT_RECONNECT_CHANCE: f64 = 0.05;
 /// Inputs awaiting acknowledgement that a bot remembers send times for.
 const MAX_UNACKED: usize = 256;
 /// How often a bot adds its counters to the swarm's.
@@ -28,6 +33,9 @@ const STATS_FLUSH_INTERVAL: Duration = Duration::from_millis(250);
 const CLOSE_NORMAL: u16 = 1000;
 /// Close code a bot sends when the server's messages make no sense.
 const CLOSE_INVALID_DATA: u16 = 1007;
+/// Mixed into a bot's seed for its connection-dropping dice, so that they
+/// leave its behaviour's random choices as they are.
+const DROP_SEED_SALT: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// How to run one bot.
 #[derive(Debug, Clone)]
@@ -42,6 +50,9 @@ pub struct BotConfig {
     pub max_snapshots: Option<u64>,
     /// Signed join token, for servers that require one.
     pub auth_token: Option<String>,
+    /// For behaviours that drop their connection (`flaky`): the chance per
+    /// second of dropping it (0 to 1).
+    pub reconnect_chance: f64,
 }
 
 impl BotConfig {
@@ -53,6 +64,7 @@ impl BotConfig {
             seed: 0,
             max_snapshots: None,
             auth_token: None,
+            reconnect_chance: DEFAULT_RECONNECT_CHANCE,
         }
     }
 
@@ -63,6 +75,14 @@ impl BotConfig {
             inputs_per_message: INPUTS_PER_WAKE as usize,
             auth_token: self.auth_token.clone(),
             ..SessionConfig::new(self.name.clone())
+        }
+    }
+
+    /// The session configuration of a reconnection that presents `resume`.
+    pub fn session_config_resuming(&self, resume: Option<ResumeToken>) -> SessionConfig {
+        SessionConfig {
+            resume,
+            ..self.session_config()
         }
     }
 }
@@ -76,7 +96,8 @@ pub enum BotEnd {
     Done,
     /// The connection could not be made.
     ConnectFailed(BotError),
-    /// The connection ended, or broke, without the bot ending it.
+    /// The connection ended, or broke, without the bot ending it (or a
+    /// reconnection could not be made).
     Lost(BotError),
 }
 
@@ -93,7 +114,9 @@ pub struct BotOutcome {
 
 /// Runs one bot against `target` until `stop` turns true, the connection
 /// ends, or it has seen [`BotConfig::max_snapshots`]. Its counters are added
-/// to `stats` as it goes.
+/// to `stats` as it goes. A `flaky` bot reconnects after each drop, resuming
+/// its player with the token from its last `Welcome` (or joining afresh if
+/// the server refuses the token).
 pub async fn run_bot(
     target: &Target,
     config: BotConfig,
@@ -101,37 +124,91 @@ pub async fn run_bot(
     mut stop: watch::Receiver<bool>,
 ) -> BotOutcome {
     stats.on_launch();
-    let mut bot = match Connection::connect(target, config.session_config()).await {
-        Ok(conn) => Bot::new(conn, config),
-        Err(err) => {
-            stats.on_connect_failure(&err.summary());
-            return BotOutcome {
-                welcomed: false,
-                end: BotEnd::ConnectFailed(err),
-                counters: BotCounters::new(),
-            };
+    let mut bot = Bot::new(config);
+    let mut resume = None;
+    let (end, connected) = loop {
+        let session = bot.config.session_config_resuming(resume);
+        let conn = match Connection::connect(target, session).await {
+            Ok(conn) => conn,
+            Err(err) if bot.ever_welcomed => break (BotEnd::Lost(err), false),
+            Err(err) => {
+                stats.on_connect_failure(&err.summary());
+                return BotOutcome {
+                    welcomed: false,
+                    end: BotEnd::ConnectFailed(err),
+                    counters: bot.counters,
+                };
+            }
+        };
+        let mut link = Link::new(conn, resume.is_some());
+        let played = bot.play(&mut link, &stats, &mut stop).await;
+        bot.end_link(&link);
+        match played {
+            Played::Over(end) => break (end, link.welcomed),
+            Played::Dropped => {
+                // Dropping the link closes the socket without a close frame.
+                drop(link);
+                stats.on_drop();
+                bot.counters.counts.reconnects += 1;
+                resume = bot.resume_token;
+            }
+            Played::ResumeRefused => {
+                bot.counters.counts.resumes_refused += 1;
+                resume = None;
+            }
         }
     };
-    let end = bot.run(&stats, &mut stop).await;
     bot.counters.flush_into(&stats);
     let lost = match &end {
         BotEnd::Lost(err) => Some(err.summary()),
         _ => None,
     };
-    stats.on_end(bot.mind.is_some(), lost.as_deref());
+    stats.on_end(connected, bot.ever_welcomed, lost.as_deref());
     BotOutcome {
-        welcomed: bot.mind.is_some(),
+        welcomed: bot.ever_welcomed,
         end,
         counters: bot.counters,
     }
 }
 
-/// The running state of one connected bot.
+/// How one connection of a bot ended.
+#[derive(Debug)]
+enum Played {
+    /// The bot's run is over.
+    Over(BotEnd),
+    /// The bot dropped the connection on purpose, to reconnect.
+    Dropped,
+    /// The server refused the resume token before welcoming the bot.
+    ResumeRefused,
+}
+
+/// What a bot keeps across its connections.
 struct Bot {
-    conn: Connection,
     config: BotConfig,
-    /// Set at the `Welcome`.
+    /// Set at the first `Welcome` (and again at a `Welcome` that is not a resume).
     mind: Option<Mind>,
+    ever_welcomed: bool,
+    /// The token from the last `Welcome`.
+    resume_token: Option<ResumeToken>,
+    /// Chance of dropping the connection at each input wake-up (0 unless flaky).
+    drop_chance_per_wake: f64,
+    /// The dice for dropping.
+    rng: SmallRng,
+    counters: BotCounters,
+    /// Traffic of the bot's earlier connections.
+    earlier_traffic: Traffic,
+    next_stats_flush: Instant,
+}
+
+/// One connection of a bot, and what is only valid on it.
+struct Link {
+    conn: Connection,
+    /// Whether this connection presents a resume token.
+    resuming: bool,
+    /// Whether the server welcomed this connection.
+    welcomed: bool,
+    /// Whether the server refused the resume token on it.
+    resume_refused: bool,
     /// The input timer, for behaviours that send inputs, from the `Welcome` on.
     ticker: Option<Interval>,
     tick_rate: u32,
@@ -141,36 +218,55 @@ struct Bot {
     ticks_done: u64,
     /// (sequence, send time) of inputs not yet acknowledged, oldest first.
     unacked: VecDeque<(u32, Duration)>,
-    counters: BotCounters,
-    next_stats_flush: Instant,
 }
 
-impl Bot {
-    fn new(conn: Connection, config: BotConfig) -> Self {
+impl Link {
+    fn new(conn: Connection, resuming: bool) -> Self {
         Self {
             conn,
-            config,
-            mind: None,
+            resuming,
+            welcomed: false,
+            resume_refused: false,
             ticker: None,
             tick_rate: 0,
             ticks_origin: Instant::now(),
             ticks_done: 0,
             unacked: VecDeque::with_capacity(MAX_UNACKED),
+        }
+    }
+}
+
+impl Bot {
+    fn new(config: BotConfig) -> Self {
+        Self {
+            rng: SmallRng::seed_from_u64(config.seed ^ DROP_SEED_SALT),
+            config,
+            mind: None,
+            ever_welcomed: false,
+            resume_token: None,
+            drop_chance_per_wake: 0.0,
             counters: BotCounters::new(),
+            earlier_traffic: Traffic::default(),
             next_stats_flush: Instant::now() + STATS_FLUSH_INTERVAL,
         }
     }
 
-    async fn run(&mut self, stats: &SwarmStats, stop: &mut watch::Receiver<bool>) -> BotEnd {
+    /// Plays one connection until the bot's run is over or it drops the connection.
+    async fn play(
+        &mut self,
+        link: &mut Link,
+        stats: &SwarmStats,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Played {
         if *stop.borrow_and_update() {
-            self.conn_close(CLOSE_NORMAL, "bot stopped").await;
-            return BotEnd::Stopped;
+            self.close(link, CLOSE_NORMAL, "bot stopped").await;
+            return Played::Over(BotEnd::Stopped);
         }
-        if let Err(err) = self.conn.flush().await {
-            return BotEnd::Lost(err);
+        if let Err(err) = link.conn.flush().await {
+            return self.lost(link, err);
         }
         loop {
-            let reading = self.mind.is_none() || self.config.behavior.reads_socket();
+            let reading = !link.welcomed || self.config.behavior.reads_socket();
             // A bot that sends inputs writes once per input wake-up: what a
             // message makes the session send (a standalone ack, redundant
             // next to the inputs' own ack) waits for it, halving its writes.
@@ -178,30 +274,37 @@ impl Bot {
             tokio::select! {
                 biased;
                 _ = stop.changed() => {
-                    self.conn_close(CLOSE_NORMAL, "bot stopped").await;
-                    return BotEnd::Stopped;
+                    self.close(link, CLOSE_NORMAL, "bot stopped").await;
+                    return Played::Over(BotEnd::Stopped);
                 }
-                r = self.conn.recv(), if reading => match r {
-                    Ok(Wake::Message) => write_now = self.ticker.is_none(),
+                r = link.conn.recv(), if reading => match r {
+                    Ok(Wake::Message) => write_now = link.ticker.is_none(),
                     Ok(Wake::Timer) => {}
                     Err(err) => {
                         if matches!(err, BotError::Session(_)) {
                             self.counters.counts.decode_errors += 1;
-                            self.conn_close(CLOSE_INVALID_DATA, "undecodable message").await;
+                            self.close(link, CLOSE_INVALID_DATA, "undecodable message").await;
                         }
-                        return BotEnd::Lost(err);
+                        // The session may have queued events (a Notice) before the close.
+                        let _ = self.drain_events(link, stats);
+                        return self.lost(link, err);
                     }
                 },
-                () = next_tick(&mut self.ticker) => self.push_inputs(),
+                () = next_tick(&mut link.ticker) => {
+                    if self.rolls_a_drop() {
+                        return Played::Dropped;
+                    }
+                    self.push_inputs(link);
+                }
             }
-            if let Err(err) = self.drain_events(stats) {
-                self.conn_close(CLOSE_NORMAL, "bot cannot proceed").await;
-                return BotEnd::Lost(err);
+            if let Err(err) = self.drain_events(link, stats) {
+                self.close(link, CLOSE_NORMAL, "bot cannot proceed").await;
+                return Played::Over(BotEnd::Lost(err));
             }
-            if write_now && let Err(err) = self.conn.flush().await {
-                return BotEnd::Lost(err);
+            if write_now && let Err(err) = link.conn.flush().await {
+                return self.lost(link, err);
             }
-            self.count_traffic();
+            self.count_traffic(link);
             let now = Instant::now();
             if now >= self.next_stats_flush || self.counters.wants_flush() {
                 self.counters.flush_into(stats);
@@ -212,45 +315,81 @@ impl Bot {
                 .max_snapshots
                 .is_some_and(|max| self.counters.counts.snapshots >= max)
             {
-                self.conn_close(CLOSE_NORMAL, "bot done").await;
-                return BotEnd::Done;
+                self.close(link, CLOSE_NORMAL, "bot done").await;
+                return Played::Over(BotEnd::Done);
             }
         }
     }
 
-    /// Closes the connection; the bot is over after this.
-    async fn conn_close(&mut self, code: u16, reason: &str) {
-        self.conn.close(code, reason).await;
-        self.count_traffic();
+    /// The connection ended without the bot ending it.
+    fn lost(&mut self, link: &Link, err: BotError) -> Played {
+        if link.resume_refused && !link.welcomed {
+            Played::ResumeRefused
+        } else {
+            Played::Over(BotEnd::Lost(err))
+        }
     }
 
-    fn count_traffic(&mut self) {
-        let t = self.conn.traffic();
-        self.counters.counts.down_bytes = t.down_bytes;
-        self.counters.counts.up_bytes = t.up_bytes;
+    /// Whether a flaky bot drops its connection at this input wake-up.
+    fn rolls_a_drop(&mut self) -> bool {
+        self.drop_chance_per_wake > 0.0 && self.rng.random_bool(self.drop_chance_per_wake)
+    }
+
+    /// Closes the connection; the link is over after this.
+    async fn close(&mut self, link: &mut Link, code: u16, reason: &str) {
+        link.conn.close(code, reason).await;
+        self.count_traffic(link);
+    }
+
+    fn count_traffic(&mut self, link: &Link) {
+        let t = link.conn.traffic();
+        self.counters.counts.down_bytes = self.earlier_traffic.down_bytes + t.down_bytes;
+        self.counters.counts.up_bytes = self.earlier_traffic.up_bytes + t.up_bytes;
+    }
+
+    /// Adds a finished link's traffic to the bot's earlier traffic.
+    fn end_link(&mut self, link: &Link) {
+        self.count_traffic(link);
+        self.earlier_traffic.down_bytes = self.counters.counts.down_bytes;
+        self.earlier_traffic.up_bytes = self.counters.counts.up_bytes;
+    }
+
+    fn on_welcome(&mut self, link: &mut Link, w: &Welcome, stats: &SwarmStats) {
+        if link.welcomed {
+            return;
+        }
+        link.welcomed = true;
+        if self.ever_welcomed {
+            stats.on_rewelcome();
+        } else {
+            stats.on_welcome(w.tick_rate);
+            self.ever_welcomed = true;
+        }
+        if link.resuming && w.resumed {
+            self.counters.counts.resumes_ok += 1;
+        }
+        self.resume_token = Some(w.resume_token);
+        if self.mind.is_none() || !w.resumed {
+            self.mind = Some(Mind::new(self.config.behavior, w, self.config.seed));
+        }
+        link.tick_rate = u32::from(w.tick_rate.max(1));
+        if self.config.behavior.sends_inputs() {
+            let wake = f64::from(INPUTS_PER_WAKE) / f64::from(link.tick_rate);
+            let mut ticker = tokio::time::interval(Duration::from_secs_f64(wake));
+            ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+            link.ticker = Some(ticker);
+            link.ticks_origin = Instant::now();
+            if self.config.behavior.drops_connection() {
+                self.drop_chance_per_wake = chance_per_interval(self.config.reconnect_chance, wake);
+            }
+        }
     }
 
     /// Handles the session's events; an error if the session cannot go on.
-    fn drain_events(&mut self, stats: &SwarmStats) -> Result<(), BotError> {
-        while let Some(event) = self.conn.poll_event() {
+    fn drain_events(&mut self, link: &mut Link, stats: &SwarmStats) -> Result<(), BotError> {
+        while let Some(event) = link.conn.poll_event() {
             match event {
-                SessionEvent::Welcomed(w) => {
-                    if self.mind.is_some() {
-                        continue;
-                    }
-                    stats.on_welcome();
-                    self.mind = Some(Mind::new(self.config.behavior, &w, self.config.seed));
-                    self.tick_rate = u32::from(w.tick_rate.max(1));
-                    if self.config.behavior.sends_inputs() {
-                        let period = Duration::from_secs_f64(
-                            f64::from(INPUTS_PER_WAKE) / f64::from(self.tick_rate),
-                        );
-                        let mut ticker = tokio::time::interval(period);
-                        ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
-                        self.ticker = Some(ticker);
-                        self.ticks_origin = Instant::now();
-                    }
-                }
+                SessionEvent::Welcomed(w) => self.on_welcome(link, &w, stats),
                 SessionEvent::Snapshot {
                     stats: delta,
                     bytes,
@@ -263,7 +402,7 @@ impl Bot {
                     c.full_snapshots += u64::from(full);
                     c.delta_bytes += bytes as u64;
                     c.entity_updates += u64::from(delta.updates());
-                    self.on_acked(last_input_seq);
+                    self.on_acked(link, last_input_seq);
                 }
                 SessionEvent::Desync(err) => {
                     self.counters.counts.desyncs += 1;
@@ -272,6 +411,9 @@ impl Bot {
                 SessionEvent::Rtt(ms) => self.counters.rtt_us((ms * 1000.0) as u64),
                 SessionEvent::Notice(n) => {
                     self.counters.counts.notices += 1;
+                    if n.code == NoticeCode::ResumeRejected {
+                        link.resume_refused = true;
+                    }
                     tracing::debug!(bot = %self.config.name, code = ?n.code, message = %n.message, "notice");
                 }
                 SessionEvent::Leaderboard(_) => {}
@@ -282,16 +424,16 @@ impl Bot {
     }
 
     /// Records ack latency for every input up to `last_seq`.
-    fn on_acked(&mut self, last_seq: u32) {
-        if self.unacked.is_empty() {
+    fn on_acked(&mut self, link: &mut Link, last_seq: u32) {
+        if link.unacked.is_empty() {
             return;
         }
-        let now = self.conn.now();
-        while let Some(&(seq, sent)) = self.unacked.front() {
+        let now = link.conn.now();
+        while let Some(&(seq, sent)) = link.unacked.front() {
             if seq.wrapping_sub(last_seq) as i32 > 0 {
                 break;
             }
-            self.unacked.pop_front();
+            link.unacked.pop_front();
             self.counters
                 .ack_latency_us(now.saturating_sub(sent).as_micros() as u64);
         }
@@ -299,29 +441,39 @@ impl Bot {
 
     /// Pushes one input per simulation tick due since the last wake-up
     /// (skipping ticks if the bot fell far behind), then sends them.
-    fn push_inputs(&mut self) {
+    fn push_inputs(&mut self, link: &mut Link) {
         let Some(mind) = self.mind.as_mut() else {
             return;
         };
-        let elapsed = self.ticks_origin.elapsed();
-        let due_total = (elapsed.as_secs_f64() * f64::from(self.tick_rate)) as u64 + 1;
-        let due = due_total.saturating_sub(self.ticks_done);
-        self.ticks_done = self.ticks_done.max(due_total);
+        let elapsed = link.ticks_origin.elapsed();
+        let due_total = (elapsed.as_secs_f64() * f64::from(link.tick_rate)) as u64 + 1;
+        let due = due_total.saturating_sub(link.ticks_done);
+        link.ticks_done = link.ticks_done.max(due_total);
         let frames = due.min(MAX_INPUTS_PER_BATCH as u64);
-        let now = self.conn.now();
+        let now = link.conn.now();
         for _ in 0..frames {
-            let frame = mind.next_input(self.conn.session());
-            let Some(seq) = self.conn.push_input(frame) else {
+            let frame = mind.next_input(link.conn.session());
+            let Some(seq) = link.conn.push_input(frame) else {
                 return;
             };
-            if self.unacked.len() == MAX_UNACKED {
-                self.unacked.pop_front();
+            if link.unacked.len() == MAX_UNACKED {
+                link.unacked.pop_front();
             }
-            self.unacked.push_back((seq, now));
+            link.unacked.push_back((seq, now));
             self.counters.counts.inputs += 1;
         }
-        self.conn.session_mut().flush_inputs();
+        link.conn.session_mut().flush_inputs();
     }
+}
+
+/// The chance of at least one event in `seconds`, for events that come at
+/// random with `per_second` chance in each second.
+pub fn chance_per_interval(per_second: f64, seconds: f64) -> f64 {
+    let p = per_second.clamp(0.0, 1.0);
+    if p >= 1.0 {
+        return 1.0;
+    }
+    (1.0 - (1.0 - p).powf(seconds.max(0.0))).clamp(0.0, 1.0)
 }
 
 /// Waits for the next tick of an optional timer; never, without one.
@@ -331,5 +483,21 @@ async fn next_tick(ticker: &mut Option<Interval>) {
             t.tick().await;
         }
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chance_per_second_spreads_over_wake_ups() {
+        assert_eq!(chance_per_interval(0.0, 1.0 / 30.0), 0.0);
+        assert_eq!(chance_per_interval(1.0, 1.0 / 30.0), 1.0);
+        assert!((chance_per_interval(0.05, 1.0) - 0.05).abs() < 1e-12);
+        // 30 wake-ups a second at p each make 5% a second.
+        let p = chance_per_interval(0.05, 1.0 / 30.0);
+        assert!((1.0 - (1.0 - p).powi(30) - 0.05).abs() < 1e-12, "{p}");
+        assert!(p > 0.0017 && p < 0.0018, "{p}");
     }
 }

@@ -29,6 +29,12 @@ pub struct Counts {
     pub inputs: u64,
     /// Notices received.
     pub notices: u64,
+    /// Connections a flaky bot dropped on purpose (each followed by a reconnection).
+    pub reconnects: u64,
+    /// Reconnections the server welcomed back as the same player.
+    pub resumes_ok: u64,
+    /// Reconnections whose resume token the server refused.
+    pub resumes_refused: u64,
 }
 
 impl Counts {
@@ -45,6 +51,9 @@ impl Counts {
             entity_updates: self.entity_updates - o.entity_updates,
             inputs: self.inputs - o.inputs,
             notices: self.notices - o.notices,
+            reconnects: self.reconnects - o.reconnects,
+            resumes_ok: self.resumes_ok - o.resumes_ok,
+            resumes_refused: self.resumes_refused - o.resumes_refused,
         }
     }
 }

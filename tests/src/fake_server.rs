@@ -37,6 +37,8 @@ pub enum Mode {
     Garbage,
     /// Corrupts the checksum of every 10th delta.
     BadChecksums,
+    /// Refuses every resume token (`Notice(ResumeRejected)`, then close 1008).
+    RefuseResumes,
 }
 
 /// A running fake server; dropping `shutdown` (or sending on it) closes every
@@ -114,8 +116,23 @@ async fn serve(stream: TcpStream, mode: Mode, me: EntityId, mut shutdown: watch:
         let _ = ws.send(close(1002, "protocol version mismatch")).await;
         return;
     }
+    if hello.resume.is_some() && mode == Mode::RefuseResumes {
+        let notice = ServerMessage::Notice(Notice {
+            code: NoticeCode::ResumeRejected,
+            message: "resume token not valid".into(),
+        });
+        let _ = ws.send(encode(&notice)).await;
+        let _ = ws.send(close(1008, "resume token not valid")).await;
+        return;
+    }
     let mut tick = 100u32;
-    let welcome = welcome(me, tick);
+    // A resume takes back a player: here, just a player with a new id.
+    let welcome = Welcome {
+        resume_token: ResumeToken([7; 16]),
+        resume_window_ms: 15_000,
+        resumed: hello.resume.is_some(),
+        ..welcome(me, tick)
+    };
     if ws
         .send(encode(&ServerMessage::Welcome(welcome)))
         .await
@@ -358,6 +375,92 @@ mod tests {
         .expect("closed");
         assert_eq!(err.close_code(), Some(1002));
         assert!(matches!(conn.poll_event(), Some(SessionEvent::Notice(_))));
+    }
+
+    #[tokio::test]
+    async fn a_flaky_bot_drops_and_resumes_without_desyncs() {
+        let server = start(Mode::Normal).await;
+        let stats = Arc::new(SwarmStats::new());
+        let (_stop_tx, stop) = watch::channel(false);
+        let config = BotConfig {
+            max_snapshots: Some(60),
+            reconnect_chance: 0.9,
+            seed: 3,
+            ..BotConfig::new("f", Behavior::Flaky)
+        };
+        let outcome = tokio::time::timeout(
+            LIMIT,
+            run_bot(&Target::local(server.addr), config, stats.clone(), stop),
+        )
+        .await
+        .expect("bot finishes");
+        assert!(matches!(outcome.end, BotEnd::Done), "{:?}", outcome.end);
+        let c = outcome.counters.counts;
+        assert!(c.reconnects >= 1, "{c:?}");
+        assert_eq!(c.resumes_ok, c.reconnects, "{c:?}");
+        assert_eq!(c.resumes_refused, 0);
+        assert_eq!(c.desyncs + c.decode_errors, 0, "{c:?}");
+        assert!(
+            c.full_snapshots >= 2,
+            "a full snapshot on a new connection: {c:?}"
+        );
+        let s = stats.snapshot();
+        assert_eq!(s.welcomed, 1, "one bot, however many connections");
+        assert_eq!(s.connected_now, 0);
+        assert_eq!(s.disconnected, 0, "{:?}", s.reasons);
+        assert_eq!(s.counts.reconnects, c.reconnects);
+        assert!(
+            c.down_bytes > c.delta_bytes,
+            "traffic adds up over connections"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_resume_joins_afresh() {
+        let server = start(Mode::RefuseResumes).await;
+        let stats = Arc::new(SwarmStats::new());
+        let (_stop_tx, stop) = watch::channel(false);
+        let config = BotConfig {
+            max_snapshots: Some(40),
+            reconnect_chance: 0.9,
+            seed: 5,
+            ..BotConfig::new("f", Behavior::Flaky)
+        };
+        let outcome = tokio::time::timeout(
+            LIMIT,
+            run_bot(&Target::local(server.addr), config, stats.clone(), stop),
+        )
+        .await
+        .expect("bot finishes");
+        assert!(matches!(outcome.end, BotEnd::Done), "{:?}", outcome.end);
+        let c = outcome.counters.counts;
+        assert!(c.reconnects >= 1, "{c:?}");
+        assert_eq!(c.resumes_refused, c.reconnects, "{c:?}");
+        assert_eq!(c.resumes_ok, 0);
+        assert_eq!(c.desyncs, 0);
+        assert_eq!(stats.snapshot().disconnected, 0);
+    }
+
+    #[tokio::test]
+    async fn stalled_bots_are_counted_apart() {
+        let server = start(Mode::Normal).await;
+        let config = SwarmConfig {
+            url: format!("ws://{}/ws", server.addr),
+            bots: 3,
+            stall: 2,
+            seconds: 1.0,
+            ramp_per_sec: 100.0,
+            ..SwarmConfig::default()
+        };
+        let report = tokio::time::timeout(LIMIT, run_swarm(config, |_| {}))
+            .await
+            .expect("finishes")
+            .expect("runs");
+        assert_eq!(report.connected, 3, "the normal bots only");
+        let stalled = report.stalled.expect("stalled bots reported");
+        assert_eq!((stalled.bots, stalled.connected), (2, 2));
+        assert!(report.server.is_none(), "the fake server has no /metrics");
+        assert!(report.is_clean());
     }
 
     #[tokio::test]

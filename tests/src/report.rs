@@ -7,6 +7,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::behavior::Behavior;
+use crate::server_metrics::ServerFigures;
 use crate::stats::StatsSnapshot;
 
 /// Latency percentiles, ms.
@@ -83,6 +84,49 @@ pub struct Report {
     pub ack_latency_ms: Latency,
     /// Ping round-trip time measured by the sessions, ms.
     pub rtt_ms: Latency,
+    /// Connections that flaky bots dropped on purpose and made again, whole run.
+    #[serde(default)]
+    pub reconnects: u64,
+    /// Reconnections the server welcomed back as the same player, whole run.
+    #[serde(default)]
+    pub resumes_ok: u64,
+    /// Reconnections whose resume token the server refused, whole run.
+    #[serde(default)]
+    pub resumes_refused: u64,
+    /// CPU the bots' own process used over the steady period, percent of one
+    /// core (`null` where it cannot be read).
+    #[serde(default)]
+    pub bots_cpu_percent: Option<f64>,
+    /// The server's own figures over the steady period, from its `/metrics`
+    /// (absent when they could not be read).
+    #[serde(flatten)]
+    pub server: Option<ServerFigures>,
+    /// The stalled bots run alongside (`--stall`); every other figure is the
+    /// normal bots' alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stalled: Option<Stalled>,
+}
+
+/// Stalled bots: they connect, are welcomed, then stop reading their sockets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stalled {
+    /// Stalled bots asked for.
+    pub bots: u64,
+    /// Of those, bots the server welcomed.
+    pub connected: u64,
+    /// Of those, bots that could not open a WebSocket.
+    pub connect_failures: u64,
+}
+
+impl Stalled {
+    /// The stalled bots' figures from their own counters after the run.
+    pub fn from_stats(bots: u64, last: &StatsSnapshot) -> Self {
+        Self {
+            bots,
+            connected: last.welcomed,
+            connect_failures: last.connect_failures,
+        }
+    }
 }
 
 /// What a report is built from, besides the counters.
@@ -136,6 +180,12 @@ impl Report {
             full_snapshots: window.full_snapshots,
             ack_latency_ms: Latency::from_us(&last.ack_since(start)),
             rtt_ms: Latency::from_us(&last.rtt_since(start)),
+            reconnects: last.counts.reconnects,
+            resumes_ok: last.counts.resumes_ok,
+            resumes_refused: last.counts.resumes_refused,
+            bots_cpu_percent: None,
+            server: None,
+            stalled: None,
         }
     }
 
@@ -194,6 +244,33 @@ impl fmt::Display for Report {
         };
         row(f, "input→ack latency, ms", lat(&self.ack_latency_ms))?;
         row(f, "ping rtt, ms", lat(&self.rtt_ms))?;
+        if self.behavior.drops_connection() || self.reconnects > 0 {
+            row(
+                f,
+                "reconnects (whole run)",
+                format!(
+                    "{}: {} resumed, {} refused",
+                    self.reconnects, self.resumes_ok, self.resumes_refused
+                ),
+            )?;
+        }
+        if let Some(cpu) = self.bots_cpu_percent {
+            row(f, "bots' own CPU", format!("{cpu:.0}% of a core"))?;
+        }
+        match &self.server {
+            Some(server) => server.write_rows(f)?,
+            None => row(f, "server figures", "unavailable (no /metrics)".into())?,
+        }
+        if let Some(s) = &self.stalled {
+            row(
+                f,
+                "stalled bots (apart)",
+                format!(
+                    "{} asked, {} welcomed, {} connect failures",
+                    s.bots, s.connected, s.connect_failures
+                ),
+            )?;
+        }
         Ok(())
     }
 }
@@ -210,7 +287,7 @@ mod tests {
         let mut bots: Vec<BotCounters> = (0..4).map(|_| BotCounters::new()).collect();
         for _ in &bots {
             swarm.on_launch();
-            swarm.on_welcome();
+            swarm.on_welcome(60);
         }
         for b in &mut bots {
             b.counts.snapshots = 10; // during ramp-up: not in the rates
@@ -262,7 +339,58 @@ mod tests {
             assert!(json["ack_latency_ms"].get(key).is_some(), "missing {key}");
         }
         assert_eq!(json["behavior"], "wander");
+        assert!(json.get("stalled").is_none(), "no stalled bots, no key");
+        assert!(json.get("tick_ms").is_none(), "no server figures, no keys");
         let table = r.to_string();
         assert!(table.contains("bytes per entity update"), "{table}");
+        let back: Report = serde_json::from_value(json).expect("reads back");
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn server_figures_and_stalled_bots_are_flat_keys_and_read_back() {
+        use std::time::{Duration, Instant};
+
+        use crate::prom::Scrape;
+        use crate::server_metrics::{ServerFigures, ServerSample};
+        let page = |cpu: f64, sent: u64, ticks: u64| {
+            format!(
+                "tickwire_players_connected 1\n\
+                 tickwire_tick_duration_seconds_bucket{{le=\"0.001\"}} {ticks}\n\
+                 tickwire_tick_duration_seconds_bucket{{le=\"+Inf\"}} {ticks}\n\
+                 tickwire_tick_overruns_total 0\n\
+                 tickwire_process_resident_memory_bytes 4096\n\
+                 tickwire_process_cpu_seconds {cpu}\n\
+                 tickwire_snapshots_sent_total {sent}\n"
+            )
+        };
+        let t0 = Instant::now();
+        let sample = |at, text: String| {
+            ServerSample::from_scrape(&Scrape::parse(&text).expect("parses"), at).expect("complete")
+        };
+        let a = sample(t0, page(1.0, 0, 0));
+        let b = sample(t0 + Duration::from_secs(2), page(2.0, 100, 120));
+        let swarm = SwarmStats::new();
+        let snap = swarm.snapshot();
+        let info = RunInfo {
+            url: "ws://x/ws".into(),
+            behavior: Behavior::Wander,
+            bots: 1,
+            steady_seconds: 2.0,
+        };
+        let mut r = Report::build(info, &snap, &snap, &snap);
+        r.server = Some(ServerFigures::between(&a, &b));
+        r.stalled = Some(Stalled::from_stats(50, &snap));
+        let json = serde_json::to_value(&r).expect("serializes");
+        assert_eq!(json["server_cpu_us_per_player_snapshot"], 10_000.0);
+        assert_eq!(json["server_cpu_percent"], 50.0);
+        assert_eq!(json["tick_ms"]["p99"], 1.0);
+        assert_eq!(json["rss_bytes"], 4096);
+        assert_eq!(json["stalled"]["bots"], 50);
+        let back: Report = serde_json::from_value(json).expect("reads back");
+        assert_eq!(back, r);
+        let table = r.to_string();
+        assert!(table.contains("per player-snapshot"), "{table}");
+        assert!(table.contains("stalled bots"), "{table}");
     }
 }

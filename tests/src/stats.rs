@@ -53,6 +53,11 @@ pub struct SwarmStats {
     entity_updates: AtomicU64,
     inputs: AtomicU64,
     notices: AtomicU64,
+    reconnects: AtomicU64,
+    resumes_ok: AtomicU64,
+    resumes_refused: AtomicU64,
+    /// The tick rate of the last `Welcome` (0 before any).
+    tick_rate: AtomicU64,
     ack: Mutex<Histogram<u64>>,
     rtt: Mutex<Histogram<u64>>,
     reasons: Mutex<BTreeMap<String, u64>>,
@@ -84,6 +89,10 @@ impl SwarmStats {
             entity_updates: AtomicU64::new(0),
             inputs: AtomicU64::new(0),
             notices: AtomicU64::new(0),
+            reconnects: AtomicU64::new(0),
+            resumes_ok: AtomicU64::new(0),
+            resumes_refused: AtomicU64::new(0),
+            tick_rate: AtomicU64::new(0),
             ack: Mutex::new(latency_histogram()),
             rtt: Mutex::new(latency_histogram()),
             reasons: Mutex::new(BTreeMap::new()),
@@ -107,6 +116,9 @@ impl SwarmStats {
         add(&self.entity_updates, d.entity_updates);
         add(&self.inputs, d.inputs);
         add(&self.notices, d.notices);
+        add(&self.reconnects, d.reconnects);
+        add(&self.resumes_ok, d.resumes_ok);
+        add(&self.resumes_refused, d.resumes_refused);
         record_all(&self.ack, ack_us);
         record_all(&self.rtt, rtt_us);
     }
@@ -116,11 +128,23 @@ impl SwarmStats {
         self.launched.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A bot received its `Welcome`.
-    pub fn on_welcome(&self) {
+    /// A bot received its first `Welcome`, from a room running at `tick_rate`.
+    pub fn on_welcome(&self, tick_rate: u16) {
+        self.tick_rate
+            .store(u64::from(tick_rate), Ordering::Relaxed);
         self.welcomed.fetch_add(1, Ordering::Relaxed);
         self.connected_now.fetch_add(1, Ordering::Relaxed);
         self.settled.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A bot that dropped its connection on purpose was welcomed again.
+    pub fn on_rewelcome(&self) {
+        self.connected_now.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A bot dropped its connection on purpose (it is about to reconnect).
+    pub fn on_drop(&self) {
+        self.connected_now.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// A bot could not open its WebSocket at all.
@@ -130,12 +154,15 @@ impl SwarmStats {
         self.add_reason(format!("connect: {reason}"));
     }
 
-    /// A bot's connection ended. `lost` is `Some(reason)` unless the bot
-    /// itself ended it (stopped by the swarm, or done).
-    pub fn on_end(&self, welcomed: bool, lost: Option<&str>) {
-        if welcomed {
+    /// A bot's run ended. `connected`: whether it was welcomed on the
+    /// connection that ended; `ever_welcomed`: whether it was ever welcomed
+    /// (a reconnecting bot may end between connections). `lost` is
+    /// `Some(reason)` unless the bot itself ended it (stopped by the swarm, or done).
+    pub fn on_end(&self, connected: bool, ever_welcomed: bool, lost: Option<&str>) {
+        if connected {
             self.connected_now.fetch_sub(1, Ordering::Relaxed);
-        } else {
+        }
+        if !ever_welcomed {
             self.settled.fetch_add(1, Ordering::Relaxed);
         }
         if let Some(reason) = lost {
@@ -152,6 +179,14 @@ impl SwarmStats {
     /// Bots connected right now (welcomed and not yet ended).
     pub fn connected_now(&self) -> u64 {
         self.connected_now.load(Ordering::Relaxed).max(0) as u64
+    }
+
+    /// The tick rate the server announced in its `Welcome`s (`None` before the first).
+    pub fn tick_rate(&self) -> Option<u32> {
+        match self.tick_rate.load(Ordering::Relaxed) {
+            0 => None,
+            r => Some(r as u32),
+        }
     }
 
     /// Bots started that have neither been welcomed nor failed yet.
@@ -180,6 +215,9 @@ impl SwarmStats {
                 entity_updates: get(&self.entity_updates),
                 inputs: get(&self.inputs),
                 notices: get(&self.notices),
+                reconnects: get(&self.reconnects),
+                resumes_ok: get(&self.resumes_ok),
+                resumes_refused: get(&self.resumes_refused),
             },
             ack_us: self
                 .ack
@@ -296,14 +334,21 @@ mod tests {
             swarm.on_launch();
         }
         assert_eq!(swarm.connecting(), 4);
-        swarm.on_welcome();
-        swarm.on_welcome();
+        assert_eq!(swarm.tick_rate(), None);
+        swarm.on_welcome(60);
+        swarm.on_welcome(60);
+        assert_eq!(swarm.tick_rate(), Some(60));
         swarm.on_connect_failure("refused");
         assert_eq!(swarm.connecting(), 1);
         assert_eq!(swarm.connected_now(), 2);
-        swarm.on_end(true, Some("close 1001"));
-        swarm.on_end(true, None);
-        swarm.on_end(false, Some("close 1013: full"));
+        // A flaky bot drops and comes back: connected, not welcomed twice.
+        swarm.on_drop();
+        assert_eq!(swarm.connected_now(), 1);
+        swarm.on_rewelcome();
+        assert_eq!(swarm.connected_now(), 2);
+        swarm.on_end(true, true, Some("close 1001"));
+        swarm.on_end(true, true, None);
+        swarm.on_end(false, false, Some("close 1013: full"));
         let s = swarm.snapshot();
         assert_eq!(swarm.connecting(), 0);
         assert_eq!(s.connected_now, 0);

@@ -86,9 +86,14 @@ async fn a_wrong_protocol_version_gets_a_notice_and_close_1002() -> anyhow::Resu
             server_version: PROTOCOL_VERSION
         }
     );
-    if let tickwire_tests::BotError::Closed { reason, .. } = &err {
-        assert!(!reason.is_empty(), "the close frame gives a reason");
-    }
+    // The reason names the server's version (and the client's).
+    let tickwire_tests::BotError::Closed { reason, .. } = &err else {
+        panic!("no close frame: {err}")
+    };
+    assert!(
+        reason.contains(&PROTOCOL_VERSION.to_string()) && reason.contains("999"),
+        "the close reason names both versions: {reason:?}"
+    );
     server.stop().await
 }
 

@@ -1,6 +1,12 @@
 //! Shared by the integration tests: a real server on `127.0.0.1:0`, and
 //! helpers that await session events with bounded waits (never sleeps).
-#![allow(dead_code)] // each test file uses a different part of this
+#![allow(dead_code, unused_imports)] // each test file uses a different part of this
+
+mod honest;
+mod raw;
+
+pub use honest::{Honest, Seen};
+pub use raw::{RawClient, refused_status, request_with, upgrade};
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -182,4 +188,57 @@ pub async fn closed_silently(conn: &mut Connection) -> anyhow::Result<BotError> 
     })
     .await
     .context("the server did not close the connection in time")
+}
+
+/// `/metrics` of a test server.
+pub async fn metrics(server: &TestServer) -> anyhow::Result<tickwire_tests::scrape::Metrics> {
+    Ok(tickwire_tests::scrape::metrics(server.addr).await?)
+}
+
+/// `/rooms` of a test server.
+pub async fn rooms(server: &TestServer) -> anyhow::Result<Vec<tickwire_tests::scrape::RoomInfo>> {
+    Ok(tickwire_tests::scrape::rooms(server.addr).await?)
+}
+
+/// Players in all rooms of a test server, by `/rooms`.
+pub async fn players_in_rooms(server: &TestServer) -> anyhow::Result<usize> {
+    Ok(rooms(server).await?.iter().map(|r| r.players).sum())
+}
+
+/// Asks `check` every 50 ms until it returns `Some`, for conditions that no
+/// event announces (an HTTP page changing); fails after [`WAIT`].
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Option<T>>>,
+{
+    let mut poll = tokio::time::interval(Duration::from_millis(50));
+    tokio::time::timeout(WAIT, async {
+        loop {
+            poll.tick().await;
+            if let Some(found) = check().await? {
+                return anyhow::Ok(found);
+            }
+        }
+    })
+    .await
+    .with_context(|| format!("timed out waiting until {what}"))?
+}
+
+/// The reason of a close, or "" for any other error.
+pub fn reason_of(err: &BotError) -> &str {
+    match err {
+        BotError::Closed { reason, .. } => reason,
+        _ => "",
+    }
+}
+
+/// The notices a connection's session has queued (draining its events).
+pub fn notices(conn: &mut Connection) -> Vec<tickwire_protocol::message::Notice> {
+    std::iter::from_fn(|| conn.poll_event())
+        .filter_map(|e| match e {
+            SessionEvent::Notice(n) => Some(n),
+            _ => None,
+        })
+        .collect()
 }

@@ -1,0 +1,159 @@
+//! A find-max run's result: every step, and the most bots held, as JSON
+//! and as a table.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::judge::HeldLimits;
+use crate::behavior::Behavior;
+use crate::report::Latency;
+use crate::server_metrics::ServerFigures;
+
+/// One step's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepResult {
+    /// Bots in the step.
+    pub bots: u64,
+    /// Whether the step was held.
+    pub held: bool,
+    /// Why not, when it was not.
+    pub not_held_because: Vec<String>,
+    /// Bots connected at the end of the hold.
+    pub connected_at_end: u64,
+    /// Bots that could not connect, whole run so far.
+    pub connect_failures: u64,
+    /// Bots whose connection was lost, whole run so far.
+    pub disconnected: u64,
+    /// Desyncs, whole run so far.
+    pub desyncs: u64,
+    /// Undecodable server messages, whole run so far.
+    pub decode_errors: u64,
+    /// Length of the hold, seconds.
+    pub hold_seconds: f64,
+    /// Deltas applied per second, per bot, over the hold.
+    pub snapshots_per_sec: f64,
+    /// Bytes received per second, per bot, over the hold.
+    pub down_bytes_per_sec: f64,
+    /// Bytes sent per second, per bot, over the hold.
+    pub up_bytes_per_sec: f64,
+    /// Delta bytes per entity update over the hold.
+    pub bytes_per_entity_update: f64,
+    /// Input-to-ack latency over the hold, ms.
+    pub ack_latency_ms: Latency,
+    /// CPU the bots' own process used over the hold, percent of one core.
+    pub bots_cpu_percent: Option<f64>,
+    /// The server's figures over the hold.
+    #[serde(flatten)]
+    pub server: ServerFigures,
+}
+
+/// A find-max run's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FindMaxReport {
+    /// The server's WebSocket URL.
+    pub url: String,
+    /// The behaviour the bots ran.
+    pub behavior: Behavior,
+    /// Bots in the first step.
+    pub start: u64,
+    /// Bots added per step.
+    pub step: u64,
+    /// Most bots tried.
+    pub max: u64,
+    /// Seconds each step was held.
+    pub hold_seconds: f64,
+    /// The tick rate from the `Welcome`s.
+    pub tick_rate: Option<u32>,
+    /// The tick budget (1 / tick rate), ms.
+    pub tick_budget_ms: Option<f64>,
+    /// What "held" meant.
+    pub limits: HeldLimits,
+    /// The most bots held for a whole hold period (0 if not even the first step).
+    pub players_held: u64,
+    /// Why the run stopped: the first step not held and why, or the end of the steps.
+    pub stopped_because: String,
+    /// The server's figures at `players_held` (tick_ms, tick_overruns,
+    /// rss_bytes, CPU): absent when no step was held.
+    #[serde(flatten)]
+    pub at_players_held: Option<ServerFigures>,
+    /// Every step, in order.
+    pub steps: Vec<StepResult>,
+}
+
+impl FindMaxReport {
+    /// Whether every delta applied and every message decoded.
+    pub fn is_clean(&self) -> bool {
+        self.steps
+            .last()
+            .is_none_or(|s| s.desyncs == 0 && s.decode_errors == 0)
+    }
+}
+
+impl fmt::Display for FindMaxReport {
+    /// The report as a table for people.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "tickwire find-max: {} bots against {}, {} s per step",
+            self.behavior, self.url, self.hold_seconds
+        )?;
+        if let (Some(rate), Some(budget)) = (self.tick_rate, self.tick_budget_ms) {
+            writeln!(
+                f,
+                "  held = all connected, no desyncs, server tick p99 < {:.2} ms ({:.0}% of {budget:.2} ms at {rate} Hz), bot ack p99 < {:.0} ms",
+                budget * self.limits.tick_p99_budget_share,
+                self.limits.tick_p99_budget_share * 100.0,
+                self.limits.ack_p99_ms
+            )?;
+        }
+        writeln!(
+            f,
+            "  {:>6} {:>4} {:>6} {:>5} {:>6} {:>8} {:>8} {:>8} {:>8} {:>8} {:>5} {:>7} {:>6} {:>9} {:>7} {:>6}",
+            "bots",
+            "held",
+            "conn",
+            "lost",
+            "desync",
+            "ack p50",
+            "ack p99",
+            "tick p50",
+            "tick p99",
+            "tick max",
+            "over",
+            "RSS MiB",
+            "srv %",
+            "µs/snap",
+            "B/upd",
+            "bots %"
+        )?;
+        for s in &self.steps {
+            let t = &s.server.tick_ms;
+            writeln!(
+                f,
+                "  {:>6} {:>4} {:>6} {:>5} {:>6} {:>8.1} {:>8.1} {:>8.2} {:>8.2} {:>8.2} {:>5} {:>7.1} {:>6.0} {:>9} {:>7.2} {:>6}",
+                s.bots,
+                if s.held { "yes" } else { "NO" },
+                s.connected_at_end,
+                s.connect_failures + s.disconnected,
+                s.desyncs + s.decode_errors,
+                s.ack_latency_ms.p50,
+                s.ack_latency_ms.p99,
+                t.p50,
+                t.p99,
+                t.max,
+                s.server.tick_overruns,
+                s.server.rss_bytes as f64 / (1024.0 * 1024.0),
+                s.server.server_cpu_percent,
+                s.server
+                    .server_cpu_us_per_player_snapshot
+                    .map_or_else(|| "n/a".to_owned(), |us| format!("{us:.2}")),
+                s.bytes_per_entity_update,
+                s.bots_cpu_percent
+                    .map_or_else(|| "n/a".to_owned(), |p| format!("{p:.0}")),
+            )?;
+        }
+        writeln!(f, "  players held: {}", self.players_held)?;
+        writeln!(f, "  stopped: {}", self.stopped_because)
+    }
+}
