@@ -49,7 +49,7 @@ pub fn apply_delta_into(
     let mut stats = DeltaStats::default();
 
     let touched = bounded_count(rd.read_golomb(2)?, base.len())?;
-        let entities = &mut out.entities;
+    let entities = &mut out.entities;
     entities.clear();
     entities.reserve(base.len());
     let mut cursor = 0usize;
@@ -65,7 +65,7 @@ pub fn apply_delta_into(
     };
     for _ in 0..touched {
         let skip = bounded_count(rd.read_golomb(0)?, base.len() - cursor)?;
-                keep_moving(entities, cursor, cursor + skip)?;
+        keep_moving(entities, cursor, cursor + skip)?;
         cursor += skip;
         let (id, old) = base
             .get(cursor)
@@ -80,7 +80,7 @@ pub fn apply_delta_into(
             }
         }
     }
-        keep_moving(entities, cursor, base.len())?;
+    keep_moving(entities, cursor, base.len())?;
 
     let entered = bounded_count(rd.read_golomb(2)?, MAX_VIEW_ENTITIES)?;
     let kept = entities.len();
@@ -105,12 +105,15 @@ pub fn apply_delta_into(
     if entities.len() > MAX_VIEW_ENTITIES {
         return Err(DeltaError::Malformed("view too large"));
     }
-        if entered > 0 {
+    if entered > 0 {
         merge_sorted(entities, kept)?;
     }
     let client = checksum(tick, entities);
     if client != server_checksum {
-        return Err(DeltaError::ChecksumMismatch { server: server_checksum, client });
+        return Err(DeltaError::ChecksumMismatch {
+            server: server_checksum,
+            client,
+        });
     }
     out.tick = tick;
     Ok(stats)

@@ -82,7 +82,7 @@ impl SessionConfig {
 pub struct ClientSession {
     config: SessionConfig,
     welcome: Option<Welcome>,
-        view: View,
+    view: View,
     /// The previous view's allocation, reused for the next delta.
     spare: View,
     names: std::collections::HashMap<EntityId, String>,
@@ -111,7 +111,7 @@ impl ClientSession {
     pub fn new(config: SessionConfig, now: Duration) -> Self {
         let mut s = Self {
             welcome: None,
-                        view: View::default(),
+            view: View::default(),
             spare: View::default(),
             names: Default::default(),
             entered_names: Vec::new(),
@@ -196,7 +196,7 @@ impl ClientSession {
             return; // deltas against a baseline we no longer trust: wait for the full one
         }
         self.entered_names.clear();
-                match apply_delta_into(&self.view, &delta, &mut self.entered_names, &mut self.spare) {
+        match apply_delta_into(&self.view, &delta, &mut self.entered_names, &mut self.spare) {
             Ok(stats) => {
                 self.awaiting_full = false;
                 std::mem::swap(&mut self.view, &mut self.spare);
