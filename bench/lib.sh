@@ -2,7 +2,7 @@
 #
 # Builds the release binaries, starts a server on a free loopback port and
 # stops it again by its PID, reads single values from its /metrics.
-# Needs curl and jq.
+# Needs curl and jq (installed here when missing, as root).
 
 set -euo pipefail
 
@@ -15,11 +15,18 @@ SERVER_PID=
 PORT=
 SERVER_LOG=
 
+# Installs what is missing (Debian's packages; needs root), or says what to install.
 for tool in curl jq; do
-    command -v "$tool" >/dev/null || {
-        echo "bench: needs $tool (e.g. apt-get install $tool)" >&2
-        exit 1
-    }
+    if ! command -v "$tool" >/dev/null; then
+        if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+            echo "bench: installing $tool" >&2
+            apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$tool" >/dev/null
+        fi
+        command -v "$tool" >/dev/null || {
+            echo "bench: needs $tool (apt-get install $tool)" >&2
+            exit 1
+        }
+    fi
 done
 
 # Builds the server and the bots in release mode.

@@ -16,7 +16,9 @@ use tickwire_protocol::codec;
 use tickwire_protocol::delta::{DeltaEncoder, truncate_name};
 use tickwire_protocol::entity::EntityId;
 use tickwire_protocol::input::InputFrame;
-use tickwire_protocol::message::{ClientMessage, Delta, PROTOCOL_VERSION, Ping, ServerMessage};
+use tickwire_protocol::message::{
+    ClientMessage, Delta, Hello, PROTOCOL_VERSION, Ping, ServerMessage,
+};
 use tickwire_protocol::session::{ClientSession, SessionConfig};
 use tickwire_protocol_fuzz::entities::ids_strictly_ascending;
 use tickwire_protocol_fuzz::session_input::{DeltaOp, Op, Script};
@@ -41,6 +43,23 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(hello.room, script.config.room);
             assert_eq!(hello.auth_token, script.config.auth_token);
             assert_eq!(hello.resume, script.config.resume);
+        }
+        None => {
+            // A config too big for a Hello (a huge auth token) is refused
+            // locally: check that this Hello really exceeds the codec's limit.
+            let hello = ClientMessage::Hello(Hello {
+                protocol_version: PROTOCOL_VERSION,
+                name: truncate_name(&script.config.name).to_owned(),
+                room: script.config.room,
+                auth_token: script.config.auth_token.clone(),
+                resume: script.config.resume,
+            });
+            let refused = codec::encode_client(&hello, &mut Vec::new());
+            assert!(
+                matches!(refused, Err(codec::CodecError::TooLarge { .. })),
+                "no Hello sent: {refused:?}"
+            );
+            return;
         }
         other => panic!("the first message is not a Hello: {other:?}"),
     }

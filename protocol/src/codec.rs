@@ -37,12 +37,17 @@ pub enum CodecError {
     Encode(#[from] bincode::error::EncodeError),
 }
 
+// The frame's length is checked exactly before decoding (`check_len`); bincode's
+// own limit is there to refuse a length prefix that claims more than the frame
+// could hold before anything is allocated for it. bincode counts a string's or
+// vector's bytes once when it claims the container and again as it reads them,
+// so its limit is twice the frame limit: a message that fits the frame always decodes.
 fn client_config() -> impl Config {
-    config::standard().with_limit::<MAX_CLIENT_MESSAGE_BYTES>()
+    config::standard().with_limit::<{ 2 * MAX_CLIENT_MESSAGE_BYTES }>()
 }
 
 fn server_config() -> impl Config {
-    config::standard().with_limit::<MAX_SERVER_MESSAGE_BYTES>()
+    config::standard().with_limit::<{ 2 * MAX_SERVER_MESSAGE_BYTES }>()
 }
 
 /// Appends the encoding of a client message to `out`.
@@ -226,6 +231,29 @@ mod tests {
         .expect("encodes");
         for cut in 0..hello.len() {
             assert!(decode_client(&hello[..cut]).is_err());
+        }
+    }
+
+    #[test]
+    fn every_message_that_encodes_within_the_limit_decodes() {
+        for token_len in 150..260 {
+            let hello = ClientMessage::Hello(Hello {
+                protocol_version: PROTOCOL_VERSION,
+                name: "a".repeat(16),
+                room: RoomRequest::Join(RoomId(u32::MAX)),
+                auth_token: Some("t".repeat(token_len)),
+                resume: Some(ResumeToken([0xff; 16])),
+            });
+            let mut buf = Vec::new();
+            match encode_client(&hello, &mut buf) {
+                Ok(()) => assert_eq!(
+                    decode_client(&buf).expect("decodes"),
+                    hello,
+                    "token {token_len}"
+                ),
+                Err(CodecError::TooLarge { len, .. }) => assert!(len > MAX_CLIENT_MESSAGE_BYTES),
+                Err(other) => panic!("{other}"),
+            }
         }
     }
 
