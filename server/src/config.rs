@@ -65,8 +65,8 @@ pub struct ServerConfig {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Time one write to a client may take before the client counts as stalled and is dropped.
     pub write_timeout: Duration,
-    /// WebSocket read buffer per connection. Client messages are tiny; tungstenite's default
-    /// (128 KiB) would dominate memory per player.
+    /// WebSocket read buffer per connection. Client messages are at most 256 bytes, so 1 KiB
+    /// holds several; tungstenite's default (128 KiB) would dominate memory per player.
     pub ws_read_buffer: usize,
     /// Bytes gathered before a write goes to the socket (we flush once per message anyway).
     pub ws_write_buffer: usize,
@@ -109,7 +109,7 @@ impl Default for ServerConfig {
             http_timeout: Duration::from_secs(10),
             tls: None,
             write_timeout: Duration::from_secs(10),
-            ws_read_buffer: 4 * 1024,
+            ws_read_buffer: 1024,
             ws_write_buffer: 16 * 1024,
             ws_max_write_buffer: 256 * 1024,
             ws_max_message: 16 * 1024,
