@@ -17,9 +17,11 @@
 //! - [`own_cpu`]: the bots' own CPU time, to report next to the server's.
 //! - [`scrape`]: a server's `/metrics` and `/rooms`, read over HTTP.
 //! - [`soak`]: bots joining, playing and leaving for a long while, then a check for leaks.
+//! - [`cli`]: logging and exit codes shared by the `bots` and `soak` binaries.
 
 pub mod behavior;
 pub mod bot;
+pub mod cli;
 pub mod connection;
 pub mod counters;
 pub mod error;

@@ -15,6 +15,7 @@ use anyhow::Context;
 use clap::Parser;
 use serde::Serialize;
 use tickwire_tests::bot::DEFAULT_RECONNECT_CHANCE;
+use tickwire_tests::cli;
 use tickwire_tests::find_max::{StepPhase, StepProgress};
 use tickwire_tests::swarm::{Phase, Progress};
 use tickwire_tests::{Behavior, FindMaxConfig, SwarmConfig, run_find_max, run_swarm};
@@ -102,21 +103,8 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match run(args) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(2),
-        Err(err) => {
-            eprintln!("bots: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::init_logging();
+    cli::exit_code("bots", run(args))
 }
 
 /// Runs the swarm (or find-max); `Ok(false)` when a bot saw a desync or decode error.

@@ -16,6 +16,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use tickwire_tests::Behavior;
+use tickwire_tests::cli;
 use tickwire_tests::soak::{SoakConfig, SoakProgress, run_soak};
 
 /// Soak a tickwire server: bots join, play a random short while, and leave
@@ -80,21 +81,8 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match run(args) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(2),
-        Err(err) => {
-            eprintln!("soak: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::init_logging();
+    cli::exit_code("soak", run(args))
 }
 
 /// Runs the soak; `Ok(false)` when something leaked or a bot saw a desync.
