@@ -94,6 +94,16 @@ pub struct Mind {
     aim: u8,
 }
 
+/// How many inputs a bot sends now: one per simulation tick due since
+/// `ticks_done` (ticks are counted from `elapsed` at `tick_rate`), at most one
+/// batch, skipping ticks if the bot fell far behind. Advances `ticks_done`.
+pub fn inputs_due(elapsed: std::time::Duration, tick_rate: f64, ticks_done: &mut u64) -> u64 {
+    let due_total = (elapsed.as_secs_f64() * tick_rate) as u64 + 1;
+    let due = due_total.saturating_sub(*ticks_done);
+    *ticks_done = (*ticks_done).max(due_total);
+    due.min(tickwire_protocol::message::MAX_INPUTS_PER_BATCH as u64)
+}
+
 impl Mind {
     /// A mind for a welcomed bot, seeded for reproducible runs.
     pub fn new(behavior: Behavior, welcome: &Welcome, seed: u64) -> Self {
@@ -241,6 +251,30 @@ mod tests {
     use super::*;
     use std::time::Duration;
     use tickwire_protocol::session::SessionConfig;
+
+    #[test]
+    fn one_input_per_tick_due_at_most_one_batch_and_never_twice() {
+        let mut done = 0;
+        assert_eq!(
+            inputs_due(Duration::ZERO, 60.0, &mut done),
+            1,
+            "tick 0 is due at once"
+        );
+        assert_eq!(
+            inputs_due(Duration::from_millis(10), 60.0, &mut done),
+            0,
+            "still within tick 0"
+        );
+        assert_eq!(
+            inputs_due(Duration::from_millis(50), 60.0, &mut done),
+            3,
+            "ticks 1 to 3"
+        );
+        assert_eq!(done, 4);
+        // Far behind: one batch, and the skipped ticks are not sent later.
+        assert_eq!(inputs_due(Duration::from_secs(2), 60.0, &mut done), 8);
+        assert_eq!(inputs_due(Duration::from_secs(2), 60.0, &mut done), 0);
+    }
 
     fn welcome() -> Welcome {
         crate::fake_server::welcome(EntityId(1), 1)

@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use tickwire_protocol::message::{MAX_INPUTS_PER_BATCH, NoticeCode, ResumeToken, Welcome};
+use tickwire_protocol::message::{NoticeCode, ResumeToken, Welcome};
 use tickwire_protocol::session::{SessionConfig, SessionEvent};
 use tokio::sync::watch;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
-use crate::behavior::{Behavior, Mind};
+use crate::behavior::{Behavior, Mind, inputs_due};
 use crate::connection::{Connection, Traffic, Wake};
 use crate::counters::BotCounters;
 use crate::error::BotError;
@@ -445,11 +445,11 @@ impl Bot {
         let Some(mind) = self.mind.as_mut() else {
             return;
         };
-        let elapsed = link.ticks_origin.elapsed();
-        let due_total = (elapsed.as_secs_f64() * f64::from(link.tick_rate)) as u64 + 1;
-        let due = due_total.saturating_sub(link.ticks_done);
-        link.ticks_done = link.ticks_done.max(due_total);
-        let frames = due.min(MAX_INPUTS_PER_BATCH as u64);
+        let frames = inputs_due(
+            link.ticks_origin.elapsed(),
+            f64::from(link.tick_rate),
+            &mut link.ticks_done,
+        );
         let now = link.conn.now();
         for _ in 0..frames {
             let frame = mind.next_input(link.conn.session());

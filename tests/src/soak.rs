@@ -15,12 +15,12 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use thiserror::Error;
-use tickwire_protocol::message::{MAX_INPUTS_PER_BATCH, Welcome};
+use tickwire_protocol::message::Welcome;
 use tickwire_protocol::session::SessionEvent;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::behavior::{Behavior, Mind};
+use crate::behavior::{Behavior, Mind, inputs_due};
 use crate::bot::{BotConfig, INPUTS_PER_WAKE};
 use crate::connection::Connection;
 use crate::error::BotError;
@@ -518,9 +518,7 @@ async fn play(target: &Target, plan: Plan, live: &Live) -> Result<(), String> {
                     conn.flush().await?;
                 }
                 _ = ticker.tick(), if sends_inputs => {
-                    let due = (origin.elapsed().as_secs_f64() * tick_rate) as u64 + 1;
-                    let frames = due.saturating_sub(ticks_done).min(MAX_INPUTS_PER_BATCH as u64);
-                    ticks_done = ticks_done.max(due);
+                    let frames = inputs_due(origin.elapsed(), tick_rate, &mut ticks_done);
                     for _ in 0..frames {
                         let frame = mind.next_input(conn.session());
                         conn.push_input(frame);

@@ -177,12 +177,12 @@ async fn read_hello(ws: &mut WebSocket, config: &ServerConfig) -> Result<Hello, 
     }
 }
 
-/// Sends a `Notice` and returns the close that follows it.
-async fn refuse(ws: &mut WebSocket, code: NoticeCode, close: u16, reason: String) -> Ending {
+/// Sends a `Notice`, giving up after a second (the connection is about to close anyway).
+pub(super) async fn send_notice(ws: &mut WebSocket, code: NoticeCode, message: &str) {
     let mut buf = Vec::new();
     let msg = ServerMessage::Notice(Notice {
         code,
-        message: reason.clone(),
+        message: message.to_owned(),
     });
     if codec::encode_server(&msg, &mut buf).is_ok() {
         let _ = timeout(
@@ -191,6 +191,11 @@ async fn refuse(ws: &mut WebSocket, code: NoticeCode, close: u16, reason: String
         )
         .await;
     }
+}
+
+/// Sends a `Notice` and returns the close that follows it.
+async fn refuse(ws: &mut WebSocket, code: NoticeCode, close: u16, reason: String) -> Ending {
+    send_notice(ws, code, &reason).await;
     Ending::close(close, reason)
 }
 

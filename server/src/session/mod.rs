@@ -18,9 +18,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use tickwire_protocol::codec::{self, MAX_CLIENT_MESSAGE_BYTES};
-use tickwire_protocol::message::{
-    ClientMessage, MAX_INPUTS_PER_BATCH, Notice, NoticeCode, ServerMessage,
-};
+use tickwire_protocol::message::{ClientMessage, MAX_INPUTS_PER_BATCH, NoticeCode, ServerMessage};
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until, timeout};
 use tracing::{debug, info, warn};
@@ -364,22 +362,7 @@ impl Session {
     }
 
     async fn notice(&mut self, code: NoticeCode, message: &str) {
-        let mut buf = Vec::new();
-        if codec::encode_server(
-            &ServerMessage::Notice(Notice {
-                code,
-                message: message.to_owned(),
-            }),
-            &mut buf,
-        )
-        .is_ok()
-        {
-            let _ = timeout(
-                std::time::Duration::from_secs(1),
-                self.ws.send(Message::Binary(Bytes::from(buf))),
-            )
-            .await;
-        }
+        handshake::send_notice(&mut self.ws, code, message).await;
     }
 
     /// Sends now, or through the link conditioner when it is on.

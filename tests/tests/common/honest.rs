@@ -5,9 +5,10 @@
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use tickwire_protocol::message::{MAX_INPUTS_PER_BATCH, Welcome};
+use tickwire_protocol::message::Welcome;
 use tickwire_protocol::session::{SessionConfig, SessionEvent};
 use tickwire_protocol::{EntityId, EntityKind};
+use tickwire_tests::behavior::inputs_due;
 use tickwire_tests::bot::INPUTS_PER_WAKE;
 use tickwire_tests::{Behavior, BotConfig, BotError, Connection, Mind, Target};
 use tokio::sync::watch;
@@ -216,9 +217,7 @@ async fn play(
                 }
                 _ = ticker.tick(), if behavior.sends_inputs() => {
                     // One input per simulation tick due, as a real client sends.
-                    let due = (started.elapsed().as_secs_f64() * f64::from(tick_rate)) as u64 + 1;
-                    let frames = due.saturating_sub(ticks_done).min(MAX_INPUTS_PER_BATCH as u64);
-                    ticks_done = ticks_done.max(due);
+                    let frames = inputs_due(started.elapsed(), f64::from(tick_rate), &mut ticks_done);
                     for _ in 0..frames {
                         let frame = mind.next_input(conn.session());
                         conn.push_input(frame);
