@@ -10,6 +10,9 @@ use thiserror::Error;
 /// Longest exp-Golomb prefix accepted by the reader. Every value below 2^63
 /// fits; anything longer is not a value this protocol writes, and is rejected.
 const MAX_GOLOMB_PREFIX: u32 = 63;
+/// Bits a [`BitReader`] peek always holds when that many remain: a 64-bit
+/// load from a byte boundary, less up to 7 bits already read from that byte.
+const PEEK_BITS: u32 = 57;
 
 /// A bit stream that ended early or held a value no encoder writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
@@ -131,23 +134,34 @@ impl<'a> BitReader<'a> {
     }
 
     /// Reads `count` bits (`count` ≤ 32) as an unsigned value.
+    #[inline]
     pub fn read_bits(&mut self, count: u32) -> Result<u32, BitError> {
         debug_assert!(count <= 32);
         if self.remaining_bits() < count as usize {
             return Err(BitError::UnexpectedEnd);
         }
-        let mut value: u32 = 0;
-        let mut left = count;
-        while left > 0 {
-            let byte = self.bytes[self.pos / 8];
-            let offset = (self.pos % 8) as u32;
-            let take = left.min(8 - offset);
-            let bits = (u32::from(byte) >> (8 - offset - take)) & ((1 << take) - 1);
-            value = (value << take) | bits;
-            self.pos += take as usize;
-            left -= take;
+        if count == 0 {
+            return Ok(0);
         }
+        let value = (self.peek() >> (64 - count)) as u32;
+        self.pos += count as usize;
         Ok(value)
+    }
+
+    /// The next bits, first bit in the most significant place: at least
+    /// [`PEEK_BITS`] of them, as many as remain if fewer (then zeros follow).
+    #[inline]
+    fn peek(&self) -> u64 {
+        let rest = self.bytes.get(self.pos / 8..).unwrap_or(&[]);
+        let word = match rest.first_chunk::<8>() {
+            Some(word) => *word,
+            None => {
+                let mut word = [0u8; 8];
+                word[..rest.len()].copy_from_slice(rest);
+                word
+            }
+        };
+        u64::from_be_bytes(word) << (self.pos % 8)
     }
 
     /// Reads one bit.
@@ -157,13 +171,22 @@ impl<'a> BitReader<'a> {
 
     /// Reads an exp-Golomb code of order `k`.
     pub fn read_golomb(&mut self, k: u32) -> Result<u64, BitError> {
-        let mut zeros = 0;
-        while !self.read_bool()? {
-            zeros += 1;
-            if zeros > MAX_GOLOMB_PREFIX {
-                return Err(BitError::BadVarint);
+        // The prefix's end, when it is among the next bits (zeros pad the
+        // peek, so a one bit there is real); else one bit at a time.
+        let zeros = self.peek().leading_zeros();
+        let zeros = if zeros < PEEK_BITS {
+            self.pos += zeros as usize + 1;
+            zeros
+        } else {
+            let mut zeros = 0;
+            while !self.read_bool()? {
+                zeros += 1;
+                if zeros > MAX_GOLOMB_PREFIX {
+                    return Err(BitError::BadVarint);
+                }
             }
-        }
+            zeros
+        };
         let rest = self.read_wide(zeros)?;
         let high = (1u64 << zeros) | rest;
         let low = self.read_wide(k)?;
@@ -257,6 +280,87 @@ mod tests {
             BitReader::new(&[0, 0]).read_golomb(0),
             Err(BitError::UnexpectedEnd)
         );
+    }
+
+    /// The bit-at-a-time reader the fast paths must agree with.
+    fn slow_bits(bytes: &[u8], pos: usize, count: u32) -> Option<u64> {
+        (pos + count as usize <= bytes.len() * 8).then(|| {
+            (pos..pos + count as usize).fold(0u64, |v, i| {
+                (v << 1) | u64::from(bytes[i / 8] >> (7 - i % 8) & 1)
+            })
+        })
+    }
+
+    #[test]
+    fn reads_agree_with_a_bit_at_a_time_reader_at_every_offset() {
+        let bytes: Vec<u8> = (0..19u32).map(|i| (i * 151 + 7) as u8).collect();
+        for start in 0..bytes.len() * 8 {
+            for count in 0..=32 {
+                let mut r = BitReader::new(&bytes);
+                r.pos = start;
+                match slow_bits(&bytes, start, count) {
+                    Some(v) => {
+                        assert_eq!(r.read_bits(count), Ok(v as u32), "{start}+{count}");
+                        assert_eq!(r.pos, start + count as usize);
+                    }
+                    None => assert_eq!(r.read_bits(count), Err(BitError::UnexpectedEnd)),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn golomb_codes_round_trip_at_every_offset_and_length() {
+        let mut values: Vec<u64> = (0..64).map(|b| (1u64 << b) - 1).collect();
+        values.extend((0..63).map(|b| 1u64 << b));
+        values.extend([0, 1, 2, 3, 1000, 123_456_789, u64::from(u32::MAX) + 5]);
+        for k in [0, 1, 2, 4, 16] {
+            for lead in 0..8 {
+                let mut w = BitWriter::new();
+                w.write_bits(0, lead);
+                let fits: Vec<u64> = values
+                    .iter()
+                    .copied()
+                    .filter(|v| (v >> k) < u64::MAX >> 1)
+                    .collect();
+                for &v in &fits {
+                    w.write_golomb(v, k);
+                }
+                let bytes = w.finish().to_vec();
+                let mut r = BitReader::new(&bytes);
+                assert_eq!(r.read_bits(lead), Ok(0));
+                for &v in &fits {
+                    assert_eq!(r.read_golomb(k), Ok(v), "k {k} lead {lead}");
+                }
+                assert!(r.remaining_bits() < 8);
+            }
+        }
+    }
+
+    #[test]
+    fn a_golomb_code_cut_short_is_an_error_whatever_its_length() {
+        for v in [0u64, 5, 1 << 20, 1 << 40, u64::MAX >> 2] {
+            let mut w = BitWriter::new();
+            w.write_golomb(v, 2);
+            let bits = w.bit_len();
+            let bytes = w.finish().to_vec();
+            // Every whole-byte prefix shorter than the code fails cleanly.
+            for len in 0..bytes.len() {
+                if len * 8 >= bits {
+                    break;
+                }
+                assert!(BitReader::new(&bytes[..len]).read_golomb(2).is_err());
+            }
+        }
+        // A prefix of 56, 57 and 63 zeros then a one: the fast path's edge.
+        for zeros in [56usize, 57, 63] {
+            let mut bytes = vec![0u8; 16];
+            bytes[zeros / 8] = 0x80 >> (zeros % 8);
+            let mut r = BitReader::new(&bytes);
+            let v = r.read_golomb(0).expect("a whole code");
+            assert_eq!(v, (1u64 << zeros) - 1);
+            assert_eq!(r.pos, 2 * zeros + 1);
+        }
     }
 
     #[test]

@@ -74,6 +74,10 @@ pub struct ServerConfig {
     pub ws_max_write_buffer: usize,
     /// Largest WebSocket message accepted before our own (smaller) protocol limit is checked.
     pub ws_max_message: usize,
+    /// Nice value asked for the rooms' tick thread (−20 highest … 19 lowest; 0 = unchanged).
+    /// A raised priority keeps ticks on time when sessions saturate the CPU; it
+    /// needs `CAP_SYS_NICE`, and without it the server runs on at normal priority.
+    pub tick_thread_nice: i8,
     /// Added one-way delay per direction, for testing on a poor network (0 = off).
     pub lag: Duration,
     /// Random extra delay, up to this much, per message (order is kept).
@@ -102,6 +106,7 @@ impl Default for ServerConfig {
             view_width_px: 2000,
             view_height_px: 1300,
             orbs: 300,
+            tick_thread_nice: -10,
             web_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/web")),
             room_queue: 8192,
             max_queued_inputs: 16,

@@ -29,6 +29,7 @@ pub mod listener;
 pub mod lobby;
 
 pub mod metrics;
+pub mod priority;
 
 pub mod room;
 pub mod session;
@@ -61,10 +62,17 @@ pub async fn run(
     let rooms_runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("tickwire-rooms")
+        .on_thread_start({
+            let nice = config.tick_thread_nice;
+            move || {
+                priority::set_current_thread_nice(nice);
+            }
+        })
         .enable_all()
         .build()?;
     let lobby = Arc::new(lobby::Lobby::new(
         rooms_runtime.handle().clone(),
+        tokio::runtime::Handle::current(),
         config.clone(),
         metrics.clone(),
         stop_rx.clone(),

@@ -57,6 +57,8 @@ pub struct Lobby {
     /// Where room tasks run: a runtime of their own, so that ticks never wait
     /// behind thousands of session tasks for a worker.
     rooms_runtime: tokio::runtime::Handle,
+    /// Where sessions run; each room's snapshot relay runs there too.
+    sessions_runtime: tokio::runtime::Handle,
     config: Arc<ServerConfig>,
     metrics: Arc<Metrics>,
     shutdown: watch::Receiver<bool>,
@@ -74,12 +76,14 @@ impl Lobby {
     /// An empty lobby.
     pub fn new(
         rooms_runtime: tokio::runtime::Handle,
+        sessions_runtime: tokio::runtime::Handle,
         config: Arc<ServerConfig>,
         metrics: Arc<Metrics>,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
         Self {
             rooms_runtime,
+            sessions_runtime,
             config,
             metrics,
             shutdown,
@@ -147,6 +151,7 @@ impl Lobby {
         state.next_id += 1;
         let (handle, task) = room::spawn_room(
             &self.rooms_runtime,
+            &self.sessions_runtime,
             id,
             self.config.clone(),
             self.metrics.clone(),

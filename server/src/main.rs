@@ -78,6 +78,11 @@ struct ServeArgs {
     /// Orbs scattered over each arena.
     #[arg(long, default_value_t = 300)]
     orbs: usize,
+    /// Nice value for the tick thread (-20 highest .. 19 lowest; 0 = unchanged). Raising
+    /// priority needs CAP_SYS_NICE; without it the server logs that and runs on.
+    #[arg(long, default_value_t = -10, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(i8).range(-20..=19))]
+    tick_nice: i8,
     /// Folder with the built browser demo, served at / (default: target/web in this repository).
     #[arg(long)]
     web_root: Option<PathBuf>,
@@ -143,6 +148,7 @@ impl ServeArgs {
             view_width_px: self.view_width,
             view_height_px: self.view_height,
             orbs: self.orbs,
+            tick_thread_nice: self.tick_nice,
             web_root: self.web_root.clone().unwrap_or(defaults.web_root.clone()),
             token_secret: self.token_secret.as_ref().map(|s| Arc::from(s.as_bytes())),
             allowed_origins: self.allow_origins.clone(),

@@ -82,7 +82,7 @@ pub struct Metrics {
     pub tick_seconds: Histogram,
     /// Ticks that took longer than the tick period.
     pub tick_overruns: Counter,
-    /// Time to build and encode one client's delta, seconds.
+    /// Time to build and encode one client's delta, seconds (one delta in eight is timed).
     pub encode_seconds: Histogram,
     /// Deltas written to clients (player-snapshots).
     pub snapshots_sent: Counter,
@@ -168,7 +168,7 @@ impl Metrics {
         );
         registry.register(
             "snapshot_encode_seconds",
-            "Time to build and encode one client's delta",
+            "Time to build and encode one client's delta (one delta in eight is timed)",
             m.encode_seconds.clone(),
         );
         registry.register(

@@ -127,7 +127,7 @@ impl Mind {
 
     /// The input for the next simulation tick, given what the session sees.
     pub fn next_input(&mut self, session: &ClientSession) -> InputFrame {
-        let me = session.view().get(self.me).copied();
+        let me = session.me().copied();
         let frame = match self.behavior {
             Behavior::Idle | Behavior::Stall => InputFrame::default(),
             Behavior::Wander | Behavior::Flaky => self.wander(me.as_ref()),

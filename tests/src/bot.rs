@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use tickwire_protocol::message::{NoticeCode, ResumeToken, Welcome};
+use tickwire_protocol::message::{MAX_INPUTS_PER_BATCH, NoticeCode, ResumeToken, Welcome};
 use tickwire_protocol::session::{SessionConfig, SessionEvent};
 use tokio::sync::watch;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
@@ -20,9 +20,10 @@ use crate::error::BotError;
 use crate::stats::SwarmStats;
 use crate::target::Target;
 
-/// Inputs per message, and so per wake-up of a bot's input timer: a bot
-/// wakes at half the tick rate (30 Hz at 60 Hz) and sends two ticks' inputs.
-pub const INPUTS_PER_WAKE: u32 = 2;
+/// Inputs per message unless set ([`BotConfig::inputs_per_message`]), and so
+/// per wake-up of a bot's input timer: a bot wakes at a third of the tick
+/// rate (20 Hz at 60 Hz) and sends three ticks' inputs.
+pub const INPUTS_PER_WAKE: u32 = 3;
 /// Chance per second that a `flaky` bot drops its connection, unless set.
 pub const DEFAULT_RECONNECT_CHANCE: f64 = 0.05;
 /// Inputs awaiting acknowledgement that a bot remembers send times for.
@@ -53,6 +54,9 @@ pub struct BotConfig {
     /// For behaviours that drop their connection (`flaky`): the chance per
     /// second of dropping it (0 to 1).
     pub reconnect_chance: f64,
+    /// Inputs sent per message (1 to `MAX_INPUTS_PER_BATCH`): the bot wakes
+    /// this many simulation ticks apart to send them.
+    pub inputs_per_message: u32,
 }
 
 impl BotConfig {
@@ -65,14 +69,22 @@ impl BotConfig {
             max_snapshots: None,
             auth_token: None,
             reconnect_chance: DEFAULT_RECONNECT_CHANCE,
+            inputs_per_message: INPUTS_PER_WAKE,
         }
     }
 
-    /// The session configuration bots use: no interpolation, two inputs per message.
+    /// The inputs per message this bot sends, within what a batch may hold.
+    pub fn inputs_per_wake(&self) -> u32 {
+        self.inputs_per_message
+            .clamp(1, MAX_INPUTS_PER_BATCH as u32)
+    }
+
+    /// The session configuration bots use: no interpolation,
+    /// [`Self::inputs_per_message`] inputs per message.
     pub fn session_config(&self) -> SessionConfig {
         SessionConfig {
             interpolate: false,
-            inputs_per_message: INPUTS_PER_WAKE as usize,
+            inputs_per_message: self.inputs_per_wake() as usize,
             auth_token: self.auth_token.clone(),
             ..SessionConfig::new(self.name.clone())
         }
@@ -212,8 +224,8 @@ struct Link {
     /// The input timer, for behaviours that send inputs, from the `Welcome` on.
     ticker: Option<Interval>,
     tick_rate: u32,
-    /// When the first input tick began (the `Welcome`).
-    ticks_origin: Instant,
+    /// When the first input tick began (the `Welcome`), on the session's clock.
+    ticks_origin: Duration,
     /// Simulation ticks accounted for since `ticks_origin` (inputs sent or skipped).
     ticks_done: u64,
     /// (sequence, send time) of inputs not yet acknowledged, oldest first.
@@ -229,7 +241,7 @@ impl Link {
             resume_refused: false,
             ticker: None,
             tick_rate: 0,
-            ticks_origin: Instant::now(),
+            ticks_origin: Duration::ZERO,
             ticks_done: 0,
             unacked: VecDeque::with_capacity(MAX_UNACKED),
         }
@@ -265,21 +277,34 @@ impl Bot {
         if let Err(err) = link.conn.flush().await {
             return self.lost(link, err);
         }
+        // One waiter on the stop signal for the whole connection: a new one
+        // per wake-up would lock the channel's waiter list, which every bot
+        // shares, twice per message.
+        let stopped = stop.changed();
+        tokio::pin!(stopped);
         loop {
             let reading = !link.welcomed || self.config.behavior.reads_socket();
+            // With an input timer, the bot runs the session's timer (pings)
+            // at its input wake-ups: one timer per bot instead of two.
+            let own_timer = link.ticker.is_some();
             // A bot that sends inputs writes once per input wake-up: what a
             // message makes the session send (a standalone ack, redundant
             // next to the inputs' own ack) waits for it, halving its writes.
             let mut write_now = true;
+            // The session's clock at this wake-up.
+            let now;
             tokio::select! {
                 biased;
-                _ = stop.changed() => {
+                _ = &mut stopped => {
                     self.close(link, CLOSE_NORMAL, "bot stopped").await;
                     return Played::Over(BotEnd::Stopped);
                 }
-                r = link.conn.recv(), if reading => match r {
-                    Ok(Wake::Message) => write_now = link.ticker.is_none(),
-                    Ok(Wake::Timer) => {}
+                r = recv(&mut link.conn, own_timer), if reading => match r {
+                    Ok(Wake::Message) => {
+                        write_now = !own_timer;
+                        now = link.conn.last_message_at();
+                    }
+                    Ok(Wake::Timer) => now = link.conn.now(),
                     Err(err) => {
                         if matches!(err, BotError::Session(_)) {
                             self.counters.counts.decode_errors += 1;
@@ -294,7 +319,9 @@ impl Bot {
                     if self.rolls_a_drop() {
                         return Played::Dropped;
                     }
-                    self.push_inputs(link);
+                    now = link.conn.now();
+                    link.conn.run_timers(now);
+                    self.push_inputs(link, now);
                 }
             }
             if let Err(err) = self.drain_events(link, stats) {
@@ -305,10 +332,10 @@ impl Bot {
                 return self.lost(link, err);
             }
             self.count_traffic(link);
-            let now = Instant::now();
-            if now >= self.next_stats_flush || self.counters.wants_flush() {
+            let at = link.conn.instant_at(now);
+            if at >= self.next_stats_flush || self.counters.wants_flush() {
                 self.counters.flush_into(stats);
-                self.next_stats_flush = now + STATS_FLUSH_INTERVAL;
+                self.next_stats_flush = at + STATS_FLUSH_INTERVAL;
             }
             if self
                 .config
@@ -374,11 +401,11 @@ impl Bot {
         }
         link.tick_rate = u32::from(w.tick_rate.max(1));
         if self.config.behavior.sends_inputs() {
-            let wake = f64::from(INPUTS_PER_WAKE) / f64::from(link.tick_rate);
+            let wake = f64::from(self.config.inputs_per_wake()) / f64::from(link.tick_rate);
             let mut ticker = tokio::time::interval(Duration::from_secs_f64(wake));
             ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
             link.ticker = Some(ticker);
-            link.ticks_origin = Instant::now();
+            link.ticks_origin = link.conn.last_message_at();
             if self.config.behavior.drops_connection() {
                 self.drop_chance_per_wake = chance_per_interval(self.config.reconnect_chance, wake);
             }
@@ -423,12 +450,13 @@ impl Bot {
         Ok(())
     }
 
-    /// Records ack latency for every input up to `last_seq`.
+    /// Records ack latency for every input up to `last_seq`, acknowledged
+    /// by the message just handled.
     fn on_acked(&mut self, link: &mut Link, last_seq: u32) {
         if link.unacked.is_empty() {
             return;
         }
-        let now = link.conn.now();
+        let now = link.conn.last_message_at();
         while let Some(&(seq, sent)) = link.unacked.front() {
             if seq.wrapping_sub(last_seq) as i32 > 0 {
                 break;
@@ -439,18 +467,17 @@ impl Bot {
         }
     }
 
-    /// Pushes one input per simulation tick due since the last wake-up
-    /// (skipping ticks if the bot fell far behind), then sends them.
-    fn push_inputs(&mut self, link: &mut Link) {
+    /// Pushes one input per simulation tick due at `now` since the last
+    /// wake-up (skipping ticks if the bot fell far behind), then sends them.
+    fn push_inputs(&mut self, link: &mut Link, now: Duration) {
         let Some(mind) = self.mind.as_mut() else {
             return;
         };
         let frames = inputs_due(
-            link.ticks_origin.elapsed(),
+            now.saturating_sub(link.ticks_origin),
             f64::from(link.tick_rate),
             &mut link.ticks_done,
         );
-        let now = link.conn.now();
         for _ in 0..frames {
             let frame = mind.next_input(link.conn.session());
             let Some(seq) = link.conn.push_input(frame) else {
@@ -474,6 +501,16 @@ pub fn chance_per_interval(per_second: f64, seconds: f64) -> f64 {
         return 1.0;
     }
     (1.0 - (1.0 - p).powf(seconds.max(0.0))).clamp(0.0, 1.0)
+}
+
+/// Waits for the next message, and with `own_timer` unset also for the
+/// session's timer (see [`Connection::recv_message`]). Cancel-safe.
+async fn recv(conn: &mut Connection, own_timer: bool) -> Result<Wake, BotError> {
+    if own_timer {
+        conn.recv_message().await.map(|()| Wake::Message)
+    } else {
+        conn.recv().await
+    }
 }
 
 /// Waits for the next tick of an optional timer; never, without one.

@@ -27,7 +27,9 @@ use crate::target::Target;
 /// Bytes tungstenite reads from the socket at a time. Its default (128 KiB,
 /// allocated eagerly) would cost thousands of bots hundreds of MiB; server
 /// messages are a few hundred bytes, and larger ones still arrive in chunks.
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// tungstenite zeroes this much before every read (also before one that
+/// finds nothing), so small is also fast.
+const READ_BUFFER_BYTES: usize = 512;
 /// Outgoing bytes buffered before tungstenite writes without a flush. We
 /// flush after every batch anyway; this only bounds a batch.
 const WRITE_BUFFER_BYTES: usize = 16 * 1024;
@@ -74,6 +76,8 @@ pub struct Connection {
     timer_deadline: Duration,
     /// tungstenite queued a control frame (a pong or close reply) that needs a flush.
     control_pending: bool,
+    /// Session time at which the last message was handled.
+    last_message_at: Duration,
     traffic: Traffic,
 }
 
@@ -105,6 +109,7 @@ impl Connection {
             timer_deadline,
             origin,
             control_pending: false,
+            last_message_at: Duration::ZERO,
             traffic: Traffic::default(),
         })
     }
@@ -112,6 +117,33 @@ impl Connection {
     /// Time since the connection was made: the session's clock.
     pub fn now(&self) -> Duration {
         self.origin.elapsed()
+    }
+
+    /// The instant `at` on the session's clock stands for.
+    pub fn instant_at(&self, at: Duration) -> Instant {
+        self.origin + at
+    }
+
+    /// When (on the session's clock) the last message was handled: the
+    /// receive time of what [`Self::poll_event`] now reports.
+    pub fn last_message_at(&self) -> Duration {
+        self.last_message_at
+    }
+
+    /// Waits for one message from the server and feeds it to the session,
+    /// leaving the session's timer to the caller (see [`Self::run_timers`]):
+    /// for drivers with a timer of their own, to save one per connection.
+    /// Cancel-safe.
+    pub async fn recv_message(&mut self) -> Result<(), BotError> {
+        let msg = self.ws.next().await;
+        self.on_message(msg).await
+    }
+
+    /// Runs the session's timers if they are due at `now` (it may queue a ping).
+    pub fn run_timers(&mut self, now: Duration) {
+        if now >= self.session.poll_timeout() {
+            self.session.handle_timeout(now);
+        }
     }
 
     /// Waits for one message from the server, or for the session's timer, and
@@ -149,6 +181,7 @@ impl Connection {
                 self.traffic.down_bytes += bytes.len() as u64;
                 self.traffic.down_messages += 1;
                 let now = self.now();
+                self.last_message_at = now;
                 self.session.handle_bytes(&bytes, now)?;
                 Ok(())
             }

@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -46,6 +46,19 @@ pub enum Mode {
 pub struct FakeServer {
     pub addr: SocketAddr,
     pub shutdown: watch::Sender<bool>,
+    /// What the clients sent so far.
+    pub received: Arc<Received>,
+}
+
+/// Counts of what clients sent a fake server.
+#[derive(Debug, Default)]
+pub struct Received {
+    /// `Inputs` messages.
+    pub input_messages: AtomicU64,
+    /// Inputs in them.
+    pub inputs: AtomicU64,
+    /// `Ping`s.
+    pub pings: AtomicU64,
 }
 
 pub async fn start(mode: Mode) -> FakeServer {
@@ -53,13 +66,25 @@ pub async fn start(mode: Mode) -> FakeServer {
     let addr = listener.local_addr().expect("has an address");
     let (shutdown, rx) = watch::channel(false);
     let next_id = Arc::new(AtomicU32::new(1));
+    let received = Arc::new(Received::default());
+    let counts = received.clone();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let id = next_id.fetch_add(1, Ordering::Relaxed);
-            tokio::spawn(serve(stream, mode, EntityId(id), rx.clone()));
+            tokio::spawn(serve(
+                stream,
+                mode,
+                EntityId(id),
+                rx.clone(),
+                counts.clone(),
+            ));
         }
     });
-    FakeServer { addr, shutdown }
+    FakeServer {
+        addr,
+        shutdown,
+        received,
+    }
 }
 
 /// The `Welcome` the fake server sends: 60 Hz, a snapshot every 3 ticks.
@@ -94,7 +119,13 @@ fn close(code: u16, reason: &str) -> Message {
     }))
 }
 
-async fn serve(stream: TcpStream, mode: Mode, me: EntityId, mut shutdown: watch::Receiver<bool>) {
+async fn serve(
+    stream: TcpStream,
+    mode: Mode,
+    me: EntityId,
+    mut shutdown: watch::Receiver<bool>,
+    received: Arc<Received>,
+) {
     let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
         return;
     };
@@ -171,6 +202,8 @@ async fn serve(stream: TcpStream, mode: Mode, me: EntityId, mut shutdown: watch:
             msg = ws.next() => match msg {
                 Some(Ok(Message::Binary(bytes))) => match decode_client(&bytes) {
                     Ok(ClientMessage::Inputs(batch)) => {
+                        received.input_messages.fetch_add(1, Ordering::Relaxed);
+                        received.inputs.fetch_add(batch.frames.len() as u64, Ordering::Relaxed);
                         for (i, frame) in batch.frames.iter().enumerate() {
                             let seq = batch.first_seq + i as u32;
                             if seq > last_seq {
@@ -182,6 +215,7 @@ async fn serve(stream: TcpStream, mode: Mode, me: EntityId, mut shutdown: watch:
                         }
                     }
                     Ok(ClientMessage::Ping(p)) => {
+                        received.pings.fetch_add(1, Ordering::Relaxed);
                         if ws.send(encode(&ServerMessage::Pong(p))).await.is_err() {
                             return;
                         }
@@ -231,7 +265,7 @@ mod tests {
     use crate::bot::{BotConfig, BotEnd, run_bot};
     use crate::error::BotError;
     use crate::stats::SwarmStats;
-    use crate::swarm::{SwarmConfig, run_swarm};
+    use crate::swarm::{SwarmConfig, SwarmError, run_swarm};
     use crate::target::Target;
 
     const LIMIT: Duration = Duration::from_secs(20);
@@ -271,6 +305,38 @@ mod tests {
         assert!(!s.ack_us.is_empty(), "inputs were acknowledged");
         assert_eq!(s.disconnected, 0);
         assert_eq!(s.connected_now, 0);
+    }
+
+    #[tokio::test]
+    async fn a_bot_batches_its_inputs_as_set_and_pings_at_its_input_wake_ups() {
+        let server = start(Mode::Normal).await;
+        let stats = Arc::new(SwarmStats::new());
+        let (_stop_tx, stop) = watch::channel(false);
+        // 30 snapshots at 20 Hz: 1.5 s, time for a ping after the first second.
+        let config = BotConfig {
+            max_snapshots: Some(30),
+            inputs_per_message: 2,
+            ..BotConfig::new("t", Behavior::Wander)
+        };
+        let target = Target::local(server.addr);
+        let outcome = tokio::time::timeout(LIMIT, run_bot(&target, config, stats.clone(), stop))
+            .await
+            .expect("bot finishes");
+        assert!(matches!(outcome.end, BotEnd::Done), "{:?}", outcome.end);
+        let r = &server.received;
+        let (messages, inputs) = (
+            r.input_messages.load(Ordering::Relaxed),
+            r.inputs.load(Ordering::Relaxed),
+        );
+        assert!(messages > 10, "{messages} input messages");
+        assert_eq!(inputs, outcome.counters.counts.inputs);
+        // Two per message, but for a wake-up that found one tick due or three.
+        assert!(
+            (inputs as f64 / messages as f64 - 2.0).abs() < 0.2,
+            "{inputs} inputs in {messages} messages"
+        );
+        assert!(r.pings.load(Ordering::Relaxed) >= 1, "the session pinged");
+        assert!(!stats.snapshot().rtt_us.is_empty(), "and measured the rtt");
     }
 
     #[tokio::test]
@@ -471,6 +537,7 @@ mod tests {
             bots: 5,
             seconds: 1.0,
             ramp_per_sec: 100.0,
+            threads: 2,
             ..SwarmConfig::default()
         };
         let report = tokio::time::timeout(LIMIT, run_swarm(config, |_| {}))
@@ -484,5 +551,18 @@ mod tests {
         assert!(report.snapshots_per_sec > 0.0);
         assert!(report.up_bytes_per_sec > 0.0);
         assert!(report.ack_latency_ms.samples > 0);
+        assert_eq!(report.inputs_per_message, 3);
+    }
+
+    #[tokio::test]
+    async fn a_swarm_refuses_inputs_per_message_it_cannot_send() {
+        for n in [0, 1000] {
+            let config = SwarmConfig {
+                inputs_per_message: n,
+                ..SwarmConfig::default()
+            };
+            let err = run_swarm(config, |_| {}).await.expect_err("refused");
+            assert!(matches!(err, SwarmError::Config(_)), "{err}");
+        }
     }
 }

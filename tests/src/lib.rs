@@ -16,6 +16,7 @@
 //! - [`http_get`]: plain HTTP GETs of small text pages.
 //! - [`own_cpu`]: the bots' own CPU time, to report next to the server's.
 //! - [`scrape`]: a server's `/metrics` and `/rooms`, read over HTTP.
+//! - [`shards`]: the threads bots run on, one single-threaded runtime each.
 //! - [`soak`]: bots joining, playing and leaving for a long while, then a check for leaks.
 //! - [`cli`]: logging and exit codes shared by the `bots` and `soak` binaries.
 
@@ -32,6 +33,7 @@ pub mod prom;
 pub mod report;
 pub mod scrape;
 pub mod server_metrics;
+pub mod shards;
 pub mod soak;
 pub mod stats;
 pub mod swarm;

@@ -52,6 +52,9 @@ pub struct Report {
     pub behavior: Behavior,
     /// Bots asked for.
     pub bots: u64,
+    /// Inputs each bot sent per message.
+    #[serde(default)]
+    pub inputs_per_message: u32,
     /// Bots the server welcomed.
     pub connected: u64,
     /// Bots still connected when the run ended.
@@ -97,6 +100,10 @@ pub struct Report {
     /// core (`null` where it cannot be read).
     #[serde(default)]
     pub bots_cpu_percent: Option<f64>,
+    /// That CPU time divided by the snapshots the bots applied in the steady
+    /// period, µs: the bots' cost per bot-snapshot, comparable across bot counts.
+    #[serde(default)]
+    pub bots_cpu_us_per_snapshot: Option<f64>,
     /// The server's own figures over the steady period, from its `/metrics`
     /// (absent when they could not be read).
     #[serde(flatten)]
@@ -138,6 +145,8 @@ pub struct RunInfo {
     pub behavior: Behavior,
     /// Bots asked for.
     pub bots: u64,
+    /// Inputs each bot sent per message.
+    pub inputs_per_message: u32,
     /// Length of the steady period, seconds.
     pub steady_seconds: f64,
 }
@@ -160,6 +169,7 @@ impl Report {
             url: info.url,
             behavior: info.behavior,
             bots: info.bots,
+            inputs_per_message: info.inputs_per_message,
             connected: last.welcomed,
             connected_at_end: end.connected_now,
             connect_failures: last.connect_failures,
@@ -184,6 +194,7 @@ impl Report {
             resumes_ok: last.counts.resumes_ok,
             resumes_refused: last.counts.resumes_refused,
             bots_cpu_percent: None,
+            bots_cpu_us_per_snapshot: None,
             server: None,
             stalled: None,
         }
@@ -193,6 +204,15 @@ impl Report {
     pub fn is_clean(&self) -> bool {
         self.desyncs == 0 && self.decode_errors == 0
     }
+
+    /// Sets the bots' own CPU over the steady period (percent of a core),
+    /// and from it the CPU per snapshot, given the snapshots applied then.
+    pub fn set_bots_cpu(&mut self, percent: Option<f64>, steady_snapshots: u64) {
+        self.bots_cpu_percent = percent;
+        self.bots_cpu_us_per_snapshot = percent
+            .filter(|_| steady_snapshots > 0)
+            .map(|p| p / 100.0 * self.steady_seconds * 1e6 / steady_snapshots as f64);
+    }
 }
 
 impl fmt::Display for Report {
@@ -201,8 +221,8 @@ impl fmt::Display for Report {
         let row = |f: &mut fmt::Formatter<'_>, k: &str, v: String| writeln!(f, "  {k:<28} {v}");
         writeln!(
             f,
-            "tickwire bots: {} × {} against {}",
-            self.bots, self.behavior, self.url
+            "tickwire bots: {} × {} against {}, {} inputs per message",
+            self.bots, self.behavior, self.url, self.inputs_per_message
         )?;
         row(
             f,
@@ -254,8 +274,14 @@ impl fmt::Display for Report {
                 ),
             )?;
         }
-        if let Some(cpu) = self.bots_cpu_percent {
-            row(f, "bots' own CPU", format!("{cpu:.0}% of a core"))?;
+        match (self.bots_cpu_percent, self.bots_cpu_us_per_snapshot) {
+            (Some(cpu), Some(us)) => row(
+                f,
+                "bots' own CPU",
+                format!("{cpu:.0}% of a core; {us:.2} µs per bot-snapshot"),
+            )?,
+            (Some(cpu), None) => row(f, "bots' own CPU", format!("{cpu:.0}% of a core"))?,
+            _ => {}
         }
         match &self.server {
             Some(server) => server.write_rows(f)?,
@@ -308,9 +334,13 @@ mod tests {
             url: "ws://x/ws".into(),
             behavior: Behavior::Wander,
             bots: 4,
+            inputs_per_message: 2,
             steady_seconds: 2.0,
         };
-        let r = Report::build(info, &start, &end, &end);
+        let mut r = Report::build(info, &start, &end, &end);
+        // 50% of a core for 2 s over 160 snapshots: 6250 µs each.
+        r.set_bots_cpu(Some(50.0), 160);
+        assert_eq!(r.bots_cpu_us_per_snapshot, Some(6250.0));
         assert_eq!(r.snapshots_per_sec, 20.0);
         assert_eq!(r.down_bytes_per_sec, 2000.0);
         assert_eq!(r.up_bytes_per_sec, 400.0);
@@ -339,10 +369,14 @@ mod tests {
             assert!(json["ack_latency_ms"].get(key).is_some(), "missing {key}");
         }
         assert_eq!(json["behavior"], "wander");
+        assert_eq!(json["inputs_per_message"], 2);
+        assert_eq!(json["bots_cpu_us_per_snapshot"], 6250.0);
         assert!(json.get("stalled").is_none(), "no stalled bots, no key");
         assert!(json.get("tick_ms").is_none(), "no server figures, no keys");
         let table = r.to_string();
         assert!(table.contains("bytes per entity update"), "{table}");
+        assert!(table.contains("2 inputs per message"), "{table}");
+        assert!(table.contains("6250.00 µs per bot-snapshot"), "{table}");
         let back: Report = serde_json::from_value(json).expect("reads back");
         assert_eq!(back, r);
     }
@@ -376,6 +410,7 @@ mod tests {
             url: "ws://x/ws".into(),
             behavior: Behavior::Wander,
             bots: 1,
+            inputs_per_message: 3,
             steady_seconds: 2.0,
         };
         let mut r = Report::build(info, &snap, &snap, &snap);

@@ -21,7 +21,7 @@ use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::behavior::{Behavior, Mind, inputs_due};
-use crate::bot::{BotConfig, INPUTS_PER_WAKE};
+use crate::bot::BotConfig;
 use crate::connection::Connection;
 use crate::error::BotError;
 use crate::scrape::{self, ScrapeError};
@@ -488,7 +488,7 @@ async fn play(target: &Target, plan: Plan, live: &Live) -> Result<(), String> {
     let mut mind = Mind::new(plan.bot.behavior, &welcome, plan.bot.seed);
     let tick_rate = f64::from(welcome.tick_rate.max(1));
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(
-        f64::from(INPUTS_PER_WAKE) / tick_rate,
+        f64::from(plan.bot.inputs_per_wake()) / tick_rate,
     ));
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let sends_inputs = plan.bot.behavior.sends_inputs();

@@ -14,11 +14,12 @@ use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::behavior::Behavior;
-use crate::bot::{BotConfig, BotOutcome, DEFAULT_RECONNECT_CHANCE, run_bot};
+use crate::bot::{BotConfig, BotOutcome, DEFAULT_RECONNECT_CHANCE, INPUTS_PER_WAKE, run_bot};
 use crate::error::BotError;
 use crate::own_cpu::CpuMark;
 use crate::report::{Report, RunInfo, Stalled};
 use crate::server_metrics::{ProbeError, ServerFigures, ServerProbe, ServerSample};
+use crate::shards::{Shards, default_threads};
 use crate::stats::{StatsSnapshot, SwarmStats};
 use crate::target::Target;
 
@@ -64,6 +65,10 @@ pub struct SwarmConfig {
     pub stall: usize,
     /// For `flaky` bots: the chance per second that a bot drops its connection.
     pub reconnect_chance: f64,
+    /// Inputs each bot sends per message (it wakes this many ticks apart).
+    pub inputs_per_message: u32,
+    /// Threads the bots run on (see [`Shards`]).
+    pub threads: usize,
 }
 
 impl Default for SwarmConfig {
@@ -79,6 +84,8 @@ impl Default for SwarmConfig {
             token_secret: None,
             stall: 0,
             reconnect_chance: DEFAULT_RECONNECT_CHANCE,
+            inputs_per_message: INPUTS_PER_WAKE,
+            threads: default_threads(),
         }
     }
 }
@@ -95,6 +102,9 @@ pub enum SwarmError {
     /// The server's `/metrics`, which this run needs, could not be read.
     #[error("reading the server's figures: {0}")]
     Probe(#[from] ProbeError),
+    /// The bots' threads could not be started.
+    #[error("starting the bots' threads: {0}")]
+    Threads(#[source] std::io::Error),
 }
 
 /// Which part of the run a progress line is from.
@@ -141,6 +151,7 @@ pub(crate) struct FleetSpec {
     /// Unix time at which minted join tokens expire.
     pub token_expiry: u64,
     pub reconnect_chance: f64,
+    pub inputs_per_message: u32,
 }
 
 impl FleetSpec {
@@ -154,6 +165,8 @@ impl FleetSpec {
 pub(crate) struct Fleet {
     target: Target,
     spec: FleetSpec,
+    /// The threads bots run on (fleets of one run share them).
+    shards: Arc<Shards>,
     stats: Arc<SwarmStats>,
     stop_tx: watch::Sender<bool>,
     tasks: JoinSet<BotOutcome>,
@@ -161,10 +174,11 @@ pub(crate) struct Fleet {
 }
 
 impl Fleet {
-    pub fn new(target: Target, spec: FleetSpec) -> Self {
+    pub fn new(target: Target, spec: FleetSpec, shards: Arc<Shards>) -> Self {
         Self {
             target,
             spec,
+            shards,
             stats: Arc::new(SwarmStats::new()),
             stop_tx: watch::channel(false).0,
             tasks: JoinSet::new(),
@@ -187,6 +201,7 @@ impl Fleet {
                     tickwire_server::auth::mint(secret, &name, self.spec.token_expiry)
                 }),
                 reconnect_chance: self.spec.reconnect_chance,
+                inputs_per_message: self.spec.inputs_per_message,
                 ..BotConfig::new(name, self.spec.behavior)
             };
         let (target, stats, stop) = (
@@ -194,8 +209,10 @@ impl Fleet {
             self.stats.clone(),
             self.stop_tx.subscribe(),
         );
-        self.tasks
-            .spawn(async move { run_bot(&target, bot, stats, stop).await });
+        self.tasks.spawn_on(
+            async move { run_bot(&target, bot, stats, stop).await },
+            self.shards.next(),
+        );
         self.launched += 1;
     }
 
@@ -249,6 +266,16 @@ pub(crate) async fn settle(fleets: &[&SwarmStats], mut on_tick: impl FnMut()) {
     }
 }
 
+/// Refuses an inputs-per-message setting outside what one message may carry.
+pub(crate) fn check_inputs_per_message(n: u32) -> Result<(), SwarmError> {
+    if n == 0 || n as usize > tickwire_protocol::message::MAX_INPUTS_PER_BATCH {
+        return Err(SwarmError::Config(
+            "inputs-per-message must be from 1 to the protocol's batch limit",
+        ));
+    }
+    Ok(())
+}
+
 /// Reads the server's figures, or says once (at `warn`) why it cannot.
 pub(crate) async fn sample_or_warn(probe: &ServerProbe) -> Option<ServerSample> {
     match probe.sample().await {
@@ -277,6 +304,7 @@ pub async fn run_swarm(
     if !(0.0..=1.0).contains(&config.reconnect_chance) {
         return Err(SwarmError::Config("reconnect-chance must be from 0 to 1"));
     }
+    check_inputs_per_message(config.inputs_per_message)?;
     let target = Target::resolve(&config.url).await?;
     let probe = ServerProbe::new(&target);
     let spec = FleetSpec {
@@ -286,6 +314,7 @@ pub async fn run_swarm(
         token_secret: config.token_secret.clone(),
         token_expiry: FleetSpec::token_expiry_after(config.seconds),
         reconnect_chance: config.reconnect_chance,
+        inputs_per_message: config.inputs_per_message,
     };
     let stalled_spec = FleetSpec {
         behavior: Behavior::Stall,
@@ -293,8 +322,9 @@ pub async fn run_swarm(
         seed: config.seed.wrapping_add(STALL_SEED_OFFSET),
         ..spec.clone()
     };
-    let mut bots = Fleet::new(target.clone(), spec);
-    let mut stalled = Fleet::new(target, stalled_spec);
+    let shards = Arc::new(Shards::start(config.threads).map_err(SwarmError::Threads)?);
+    let mut bots = Fleet::new(target.clone(), spec, shards.clone());
+    let mut stalled = Fleet::new(target, stalled_spec, shards);
     let stats = bots.stats().clone();
     let stalled_stats = stalled.stats().clone();
     let started = Instant::now();
@@ -339,10 +369,14 @@ pub async fn run_swarm(
         url: config.url,
         behavior: config.behavior,
         bots: config.bots as u64,
+        inputs_per_message: config.inputs_per_message,
         steady_seconds,
     };
     let mut report = Report::build(info, &steady_start, &steady_end, &last);
-    report.bots_cpu_percent = bots_cpu_percent;
+    report.set_bots_cpu(
+        bots_cpu_percent,
+        steady_end.counts_since(&steady_start).snapshots,
+    );
     report.server = server_start
         .zip(server_end)
         .map(|(a, b)| ServerFigures::between(&a, &b));

@@ -11,8 +11,9 @@ use crate::view::{ViewEntry, checksum};
 #[derive(Debug, Default)]
 pub struct DeltaEncoder {
     bits: BitWriter,
-    /// (skip, index into current or `None` when the entity left), per touched baseline entry.
-    touched: Vec<(u32, Option<usize>)>,
+    /// (skip, (index into current, changed fields) or `None` when the entity
+    /// left), per touched baseline entry.
+    touched: Vec<(u32, Option<(usize, u8)>)>,
     /// Indexes into current of entities entering the view.
     entered: Vec<usize>,
 }
@@ -88,10 +89,11 @@ impl DeltaEncoder {
             let c = current.get(ci);
             match (b, c) {
                 (Some((bid, bs)), Some((cid, cs))) if bid == cid => {
-                    if diff_mask(&Reference::baseline(*bs, dt, tick), cs) == 0 {
+                    let mask = diff_mask(&Reference::baseline(*bs, dt, tick), cs);
+                    if mask == 0 {
                         skip += 1;
                     } else {
-                        self.touched.push((skip, Some(ci)));
+                        self.touched.push((skip, Some((ci, mask))));
                         stats.changed += 1;
                         skip = 0;
                     }
@@ -134,10 +136,9 @@ impl DeltaEncoder {
                     profile.left_bits += (w.bit_len() - start) as u32;
                     profile.left_count += 1;
                 }
-                Some(ci) => {
+                Some((ci, mask)) => {
                     let reference = Reference::baseline(base[base_cursor].1, dt, tick);
                     let cs = &current[ci].1;
-                    let mask = diff_mask(&reference, cs);
                     write_change(w, &reference, cs, mask);
                     profile.changed_bits += (w.bit_len() - start) as u32;
                     profile.changed_by_form[form_of(mask)] += 1;

@@ -31,7 +31,7 @@ pub use prediction::Predictor;
 
 use crate::codec;
 use crate::delta::apply_delta_into;
-use crate::entity::EntityId;
+use crate::entity::{EntityId, EntityState};
 use crate::input::InputFrame;
 use crate::message::{
     Ack, ClientMessage, Delta, Hello, InputBatch, MAX_INPUTS_PER_BATCH, PROTOCOL_VERSION, Ping,
@@ -83,6 +83,8 @@ pub struct ClientSession {
     config: SessionConfig,
     welcome: Option<Welcome>,
     view: View,
+    /// Where the local player is in `view.entities`, if in view (found once per delta).
+    me_index: Option<usize>,
     /// The previous view's allocation, reused for the next delta.
     spare: View,
     names: std::collections::HashMap<EntityId, String>,
@@ -112,6 +114,7 @@ impl ClientSession {
         let mut s = Self {
             welcome: None,
             view: View::default(),
+            me_index: None,
             spare: View::default(),
             names: Default::default(),
             entered_names: Vec::new(),
@@ -203,12 +206,18 @@ impl ClientSession {
                 if full {
                     self.names.retain(|id, _| self.view.get(*id).is_some());
                 }
-                self.names.extend(self.entered_names.drain(..));
+                if !self.entered_names.is_empty() {
+                    self.names.extend(self.entered_names.drain(..));
+                }
                 self.last_input_seq = delta.last_input_seq;
-                if let (Some(p), Some(w)) = (self.predictor.as_mut(), self.welcome.as_ref())
-                    && let Some(me) = self.view.get(w.player)
-                {
-                    p.reconcile(me, delta.last_input_seq);
+                self.me_index = self.welcome.as_ref().and_then(|w| {
+                    self.view
+                        .entities
+                        .binary_search_by_key(&w.player, |(id, _)| *id)
+                        .ok()
+                });
+                if let (Some(p), Some(i)) = (self.predictor.as_mut(), self.me_index) {
+                    p.reconcile(&self.view.entities[i].1, delta.last_input_seq);
                 }
                 if let Some(i) = self.interpolator.as_mut() {
                     i.push(self.view.tick, &self.view.entities, now);
@@ -269,12 +278,17 @@ impl ClientSession {
         if self.batch.is_empty() {
             return;
         }
-        let frames = std::mem::take(&mut self.batch);
-        self.send(&ClientMessage::Inputs(InputBatch {
+        let msg = ClientMessage::Inputs(InputBatch {
             first_seq: self.batch_first_seq,
             ack_tick: self.view.tick,
-            frames,
-        }));
+            frames: std::mem::take(&mut self.batch),
+        });
+        self.send(&msg);
+        // Keep the batch's allocation for the next one.
+        if let ClientMessage::Inputs(InputBatch { mut frames, .. }) = msg {
+            frames.clear();
+            self.batch = frames;
+        }
     }
 
     /// When [`Self::handle_timeout`] wants to run next.
@@ -328,6 +342,11 @@ impl ClientSession {
     /// The current view (the baseline for the next delta).
     pub fn view(&self) -> &View {
         &self.view
+    }
+
+    /// The local player's state in the current view, if it is in view (no search).
+    pub fn me(&self) -> Option<&EntityState> {
+        self.me_index.map(|i| &self.view.entities[i].1)
     }
 
     /// The name of a player that has been in view.

@@ -26,6 +26,8 @@ struct FakeServer {
     baseline: Option<(u32, Vec<ViewEntry>)>,
     acked: u32,
     resyncs: u32,
+    /// Whether the player is in its own view (false: it left the area of interest).
+    me_in_view: bool,
 }
 
 impl FakeServer {
@@ -60,6 +62,7 @@ impl FakeServer {
             baseline: None,
             acked: 0,
             resyncs: 0,
+            me_in_view: true,
         }
     }
 
@@ -117,7 +120,10 @@ impl FakeServer {
     }
 
     fn view(&self) -> Vec<ViewEntry> {
-        let mut v = vec![(ME, self.me)];
+        let mut v = Vec::new();
+        if self.me_in_view {
+            v.push((ME, self.me));
+        }
         v.extend(self.others.iter().copied());
         v.sort_by_key(|(id, _)| *id);
         v
@@ -235,6 +241,45 @@ fn the_client_view_tracks_the_server_exactly() {
         client.view().tick
     );
     assert!(matches!(events.first(), Some(SessionEvent::Welcomed(_))));
+}
+
+#[test]
+fn the_local_player_is_found_once_per_delta() {
+    let mut server = FakeServer::new();
+    let mut client = ClientSession::new(SessionConfig::new("me"), ms(0));
+    client
+        .handle_bytes(&server.welcome(), ms(0))
+        .expect("valid");
+    assert_eq!(client.me(), None, "no snapshot yet");
+    client
+        .handle_bytes(&server.snapshot(), ms(1))
+        .expect("valid");
+    assert_eq!(client.me(), client.view().get(ME));
+    assert_eq!(client.me().map(|s| s.x), Some(40_000));
+    // A delta that shifts the player's place in the view (an entity with a lower id enters).
+    server.others.push((
+        EntityId(1),
+        EntityState {
+            kind: EntityKind::Orb,
+            ..Default::default()
+        },
+    ));
+    server.me.x += 100;
+    server.step();
+    client
+        .handle_bytes(&server.snapshot(), ms(2))
+        .expect("valid");
+    assert_eq!(client.view().entities[1].0, ME);
+    assert_eq!(client.me().map(|s| s.x), Some(40_100));
+    assert_eq!(client.me(), client.view().get(ME));
+    // The player leaves its own view.
+    server.me_in_view = false;
+    server.step();
+    client
+        .handle_bytes(&server.snapshot(), ms(3))
+        .expect("valid");
+    assert_eq!(client.me(), None);
+    assert_eq!(client.desyncs(), 0);
 }
 
 #[test]

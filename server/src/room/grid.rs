@@ -58,17 +58,30 @@ impl Grid {
         self.starts[0] = 0;
     }
 
-    /// Appends the indices of points in cells that overlap the rectangle (a superset:
-    /// callers check exact bounds). Within a cell, indices come in ascending order.
-    pub fn query(&self, min: (i32, i32), max: (i32, i32), out: &mut Vec<u32>) {
+    /// The indices of points in cells that overlap the rectangle (a superset:
+    /// callers check exact bounds), as one slice per row of cells. Within a
+    /// cell, indices come in ascending order.
+    pub fn rows_overlapping(
+        &self,
+        min: (i32, i32),
+        max: (i32, i32),
+    ) -> impl Iterator<Item = &[u32]> + '_ {
         let c0 = self.cell_of(min.0, min.1);
         let c1 = self.cell_of(max.0, max.1);
         let (x0, y0) = (c0 % self.cols, c0 / self.cols);
         let (x1, y1) = (c1 % self.cols, c1 / self.cols);
-        for cy in y0..=y1 {
+        (y0..=y1).map(move |cy| {
             let first = self.starts[cy * self.cols + x0] as usize;
             let last = self.starts[cy * self.cols + x1 + 1] as usize;
-            out.extend_from_slice(&self.items[first..last]);
+            &self.items[first..last]
+        })
+    }
+
+    /// Appends the indices of points in cells that overlap the rectangle (a superset:
+    /// callers check exact bounds). Within a cell, indices come in ascending order.
+    pub fn query(&self, min: (i32, i32), max: (i32, i32), out: &mut Vec<u32>) {
+        for row in self.rows_overlapping(min, max) {
+            out.extend_from_slice(row);
         }
     }
 }

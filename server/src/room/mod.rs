@@ -6,6 +6,7 @@
 
 mod grid;
 mod membership;
+mod relay;
 mod rules;
 mod snapshot;
 mod tick;

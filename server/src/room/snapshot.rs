@@ -4,10 +4,20 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use tickwire_protocol::EntityId;
 use tickwire_protocol::view::ViewEntry;
-use tickwire_protocol::{EntityId, EntityState};
 
 use super::grid::Grid;
+
+mod index_set;
+
+use index_set::IndexSet;
+
+thread_local! {
+    /// The entities in the view being built, by index: one set per thread,
+    /// since it grows with the snapshot and is empty between views.
+    static IN_VIEW: std::cell::RefCell<IndexSet> = std::cell::RefCell::new(IndexSet::new());
+}
 
 /// What a session needs to know about a player beyond its replicated state.
 #[derive(Debug, Clone)]
@@ -46,7 +56,6 @@ impl Snapshot {
         player: EntityId,
         half: (i32, i32),
         out: &mut Vec<ViewEntry>,
-        scratch: &mut Vec<u32>,
     ) -> Option<u32> {
         let info = self.players.get(&player)?;
         let me = &self.entities[info.index as usize].1;
@@ -54,19 +63,22 @@ impl Snapshot {
             (me.x - half.0, me.y - half.1),
             (me.x + half.0, me.y + half.1),
         );
-        scratch.clear();
-        self.grid.query(min, max, scratch);
-        scratch.sort_unstable();
-        out.clear();
-        for &i in scratch.iter() {
-            let (id, s) = &self.entities[i as usize];
-            if (min.0..=max.0).contains(&s.x) && (min.1..=max.1).contains(&s.y) {
-                let mut s: EntityState = *s;
-                if *id == player {
-                    s.dash_cooldown = info.dash_cooldown;
+        // Entities are sorted by id, so walking the marked indices in order
+        // yields the view sorted by id without a sort.
+        IN_VIEW.with_borrow_mut(|marked| {
+            for row in self.grid.rows_overlapping(min, max) {
+                for &i in row {
+                    let s = &self.entities[i as usize].1;
+                    if (min.0..=max.0).contains(&s.x) && (min.1..=max.1).contains(&s.y) {
+                        marked.insert(i);
+                    }
                 }
-                out.push((*id, s));
             }
+            out.clear();
+            marked.drain(|i| out.push(self.entities[i as usize]));
+        });
+        if let Ok(mine) = out.binary_search_by_key(&player, |(id, _)| *id) {
+            out[mine].1.dash_cooldown = info.dash_cooldown;
         }
         Some(info.last_input_seq)
     }
@@ -74,5 +86,92 @@ impl Snapshot {
     /// The name of a player in this snapshot.
     pub fn name_of(&self, id: EntityId) -> Option<&str> {
         self.players.get(&id).map(|p| &*p.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::SmallRng;
+    use rand::{Rng, SeedableRng};
+    use tickwire_protocol::sim::Arena;
+    use tickwire_protocol::{EntityKind, EntityState};
+
+    /// A snapshot of `n` entities at random places (some outside the arena),
+    /// every third a player, ids ascending with gaps.
+    fn random_snapshot(rng: &mut SmallRng, arena: Arena, n: usize) -> Snapshot {
+        let mut id = 0;
+        let entities: Vec<ViewEntry> = (0..n)
+            .map(|i| {
+                id += rng.random_range(1..4);
+                let state = EntityState {
+                    kind: if i % 3 == 0 {
+                        EntityKind::Player
+                    } else {
+                        EntityKind::Orb
+                    },
+                    x: rng.random_range(-500..arena.width + 500),
+                    y: rng.random_range(-500..arena.height + 500),
+                    ..Default::default()
+                };
+                (EntityId(id), state)
+            })
+            .collect();
+        let players = (0..n)
+            .step_by(3)
+            .map(|i| {
+                let info = PlayerInfo {
+                    index: i as u32,
+                    last_input_seq: i as u32 * 7,
+                    dash_cooldown: (i % 5) as u8 + 1,
+                    name: Arc::from("p"),
+                };
+                (entities[i].0, info)
+            })
+            .collect();
+        let mut grid = Grid::new(arena, 700);
+        let points: Vec<(i32, i32)> = entities.iter().map(|(_, s)| (s.x, s.y)).collect();
+        grid.rebuild(&points);
+        Snapshot {
+            tick: 9,
+            entities,
+            grid,
+            players,
+            leaderboard: None,
+        }
+    }
+
+    #[test]
+    fn views_hold_exactly_the_entities_in_range_sorted_by_id() {
+        let mut rng = SmallRng::seed_from_u64(11);
+        let arena = Arena {
+            width: 20_000,
+            height: 15_000,
+        };
+        let mut out = Vec::new();
+        for _ in 0..20 {
+            let n = rng.random_range(1..600);
+            let snap = random_snapshot(&mut rng, arena, n);
+            let half = (rng.random_range(0..6000), rng.random_range(0..6000));
+            for (&player, info) in &snap.players {
+                let seq = snap.view_for(player, half, &mut out);
+                assert_eq!(seq, Some(info.last_input_seq));
+                let me = snap.entities[info.index as usize].1;
+                let expected: Vec<ViewEntry> = snap
+                    .entities
+                    .iter()
+                    .filter(|(_, s)| (s.x - me.x).abs() <= half.0 && (s.y - me.y).abs() <= half.1)
+                    .map(|&(id, mut s)| {
+                        if id == player {
+                            s.dash_cooldown = info.dash_cooldown;
+                        }
+                        (id, s)
+                    })
+                    .collect();
+                assert_eq!(out, expected);
+            }
+        }
+        let snap = random_snapshot(&mut rng, arena, 10);
+        assert_eq!(snap.view_for(EntityId(u32::MAX), (10, 10), &mut out), None);
     }
 }

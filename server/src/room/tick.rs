@@ -14,6 +14,7 @@ use tokio::time::MissedTickBehavior;
 use tracing::{Instrument, error, info, info_span, warn};
 
 use super::membership::Membership;
+use super::relay::spawn_relay;
 use super::world::World;
 use super::{RoomCommand, RoomHandle, Snapshot};
 use crate::config::ServerConfig;
@@ -44,10 +45,12 @@ pub struct TickStats {
     pub overruns: u64,
 }
 
-/// Starts room `id`'s tick loop. It runs until `shutdown` turns true, or until
-/// it has been empty for the configured grace period.
+/// Starts room `id`'s tick loop on `runtime`. It runs until `shutdown` turns
+/// true, or until it has been empty for the configured grace period. Snapshots
+/// reach sessions through a relay on `sessions_runtime` (see [`super::relay`]).
 pub fn spawn_room(
     runtime: &tokio::runtime::Handle,
+    sessions_runtime: &tokio::runtime::Handle,
     id: RoomId,
     config: Arc<ServerConfig>,
     metrics: Arc<Metrics>,
@@ -60,7 +63,7 @@ pub fn spawn_room(
         config.max_queued_inputs,
         rand::random(),
     );
-    let (snap_tx, snapshots) = watch::channel(Arc::new(world.snapshot(None)));
+    let (snap_tx, snapshots) = spawn_relay(sessions_runtime, Arc::new(world.snapshot(None)));
     let (stats_tx, stats) = watch::channel(TickStats::default());
     let occupancy = Arc::new(AtomicUsize::new(0));
     let handle = RoomHandle {

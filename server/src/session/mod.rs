@@ -5,11 +5,13 @@
 //! channel, takes the latest snapshot and writes this client's delta. A slow
 //! client therefore skips snapshots (latest wins) and never queues them; a
 //! client whose writes stall past the write timeout is dropped. Bad input
-//! ends only this session, with a close code and a reason.
+//! ends only this session, with a close code and a reason. Heartbeats (pings,
+//! and the idle check) ride on snapshots rather than a timer per session.
 
 mod close;
 mod handshake;
 mod limits;
+mod tally;
 mod writer;
 
 use std::net::SocketAddr;
@@ -17,24 +19,30 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::SinkExt;
 use tickwire_protocol::codec::{self, MAX_CLIENT_MESSAGE_BYTES};
 use tickwire_protocol::message::{ClientMessage, MAX_INPUTS_PER_BATCH, NoticeCode, ServerMessage};
 use tokio::sync::watch;
-use tokio::time::{Instant, MissedTickBehavior, interval, sleep_until, timeout};
+use tokio::time::{Instant, sleep_until, timeout};
 use tracing::{debug, info, warn};
 
 pub use close::*;
 use limits::{InputLimiter, Verdict};
+use tally::Tally;
 use writer::DeltaWriter;
 
 use crate::config::ServerConfig;
 use crate::link::DelayLine;
 use crate::lobby::Lobby;
 use crate::metrics::Metrics;
+use crate::room::{Joined, PlayerGuard, RoomCommand, RoomHandle, Snapshot};
 
 /// Input messages tracked for the latency metric; older ones are forgotten.
 const MAX_TRACKED_INPUTS: usize = 32;
-use crate::room::{Joined, PlayerGuard, RoomCommand, RoomHandle, Snapshot};
+/// One delta in this many is timed for the encode-time metric: reading the
+/// clock and taking the histogram's lock for every delta costs more than a
+/// sample tells.
+const ENCODE_SAMPLE: u32 = 8;
 
 /// What a session needs from the server around it.
 #[derive(Debug, Clone)]
@@ -58,6 +66,7 @@ pub async fn serve(mut ws: WebSocket, peer: SocketAddr, ctx: SessionContext) {
             let mut guard = PlayerGuard::new(room.commands.clone(), &joined, ctx.metrics.clone());
             let mut session = Session::new(ws, joined, room, &ctx);
             let ending = tracing::Instrument::instrument(session.run(), span.clone()).await;
+            session.tally.flush(&ctx.metrics);
             if ending.is_deliberate() {
                 guard.leave_on_drop();
             }
@@ -117,6 +126,18 @@ fn log_ending(ending: &Ending) {
     }
 }
 
+/// The receiver back, with the snapshot it was changed to (an error once the room is gone).
+async fn next_change(
+    mut snapshots: watch::Receiver<Arc<Snapshot>>,
+) -> (
+    watch::Receiver<Arc<Snapshot>>,
+    Result<Arc<Snapshot>, watch::error::RecvError>,
+) {
+    let changed = snapshots.changed().await;
+    let snap = changed.map(|()| snapshots.borrow_and_update().clone());
+    (snapshots, snap)
+}
+
 struct Session {
     ws: WebSocket,
     joined: Joined,
@@ -125,11 +146,24 @@ struct Session {
     metrics: Arc<Metrics>,
     shutdown: watch::Receiver<bool>,
     writer: DeltaWriter,
+    /// Counts for the shared metrics, handed over in batches.
+    tally: Tally,
     limiter: InputLimiter,
     leaderboard_tick: u32,
     /// (first sequence number, receipt time) of input messages not yet reported applied.
     pending_inputs: std::collections::VecDeque<(u32, std::time::Instant)>,
+    /// When a heartbeat last found that something had arrived since the one
+    /// before: silence is measured from there, to the heartbeat's precision,
+    /// so that messages need not read the clock.
     last_heard: Instant,
+    /// Whether anything arrived since the last heartbeat.
+    heard: bool,
+    /// Ticks between heartbeats: the ping interval at the room's tick rate.
+    ping_ticks: u32,
+    /// The snapshot tick at or after which the next heartbeat is due.
+    next_ping_tick: Option<u32>,
+    /// Deltas written, to time the encoding of one in [`ENCODE_SAMPLE`].
+    deltas: u32,
     inbound: DelayLine<Message>,
     outbound: DelayLine<Bytes>,
 }
@@ -139,6 +173,7 @@ impl Session {
         let config = ctx.config.clone();
         Self {
             writer: DeltaWriter::new(joined.id, config.view_units()),
+            tally: Tally::default(),
             limiter: InputLimiter::new(
                 config.input_rate,
                 config.input_burst,
@@ -147,6 +182,12 @@ impl Session {
             inbound: DelayLine::new(config.lag, config.jitter),
             outbound: DelayLine::new(config.lag, config.jitter),
             last_heard: Instant::now(),
+            heard: false,
+            ping_ticks: (config.ping_interval.as_secs_f64() * f64::from(config.tick_rate))
+                .round()
+                .max(1.0) as u32,
+            next_ping_tick: None,
+            deltas: 0,
             ws,
             joined,
             room,
@@ -163,9 +204,13 @@ impl Session {
         if let Some(ending) = self.send(welcome).await {
             return ending;
         }
-        let mut snapshots = self.room.snapshots.clone();
-        let mut heartbeat = interval(self.config.ping_interval);
-        heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // The shutdown and snapshot futures live across iterations: made anew
+        // each time round, each would join and leave its channel's list of
+        // waiters (a lock shared by every session) on every message.
+        let mut shutdown = self.shutdown.clone();
+        let stopping = shutdown.changed();
+        let next_snapshot = next_change(self.room.snapshots.clone());
+        tokio::pin!(stopping, next_snapshot);
         loop {
             let due = self
                 .inbound
@@ -174,12 +219,12 @@ impl Session {
                 .chain(self.outbound.next_due())
                 .min();
             let step = tokio::select! {
-                _ = self.shutdown.changed() => Err(Ending::close(GOING_AWAY, "server shutting down")),
+                _ = &mut stopping => Err(Ending::close(GOING_AWAY, "server shutting down")),
                 msg = self.ws.recv() => match msg {
                     None => Err(Ending::Gone("connection closed".into())),
                     Some(Err(err)) => Err(Ending::from_read_error(err)),
                     Some(Ok(msg)) => {
-                        self.last_heard = Instant::now();
+                        self.heard = true;
                         if self.inbound.is_active() {
                             self.inbound
                                 .push(Instant::now(), msg)
@@ -189,14 +234,13 @@ impl Session {
                         }
                     }
                 },
-                changed = snapshots.changed() => match changed {
+                (snapshots, changed) = &mut next_snapshot => match changed {
                     Err(_) => Err(Ending::close(GOING_AWAY, "room closed")),
-                    Ok(()) => {
-                        let snap = snapshots.borrow_and_update().clone();
+                    Ok(snap) => {
+                        next_snapshot.set(next_change(snapshots));
                         self.on_snapshot(&snap).await
                     }
                 },
-                _ = heartbeat.tick() => self.on_heartbeat().await,
                 _ = sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => self.run_due().await,
             };
             if let Err(ending) = step {
@@ -207,7 +251,11 @@ impl Session {
 
     /// Pings the client, and closes a connection that has gone silent.
     async fn on_heartbeat(&mut self) -> Result<(), Ending> {
-        let silent = self.last_heard.elapsed();
+        let now = Instant::now();
+        if std::mem::take(&mut self.heard) {
+            self.last_heard = now;
+        }
+        let silent = now - self.last_heard;
         if silent > self.config.idle_timeout {
             let reason = format!("idle timeout: nothing received for {:.0?}", silent);
             self.notice(NoticeCode::IdleTimeout, &reason).await;
@@ -240,8 +288,7 @@ impl Session {
     async fn on_message(&mut self, msg: Message) -> Result<(), Ending> {
         let bytes = match msg {
             Message::Binary(bytes) => {
-                self.metrics.messages_in.inc();
-                self.metrics.bytes_in.inc_by(bytes.len() as u64);
+                self.tally.received(bytes.len());
                 bytes
             }
             Message::Text(_) => {
@@ -329,36 +376,57 @@ impl Session {
     }
 
     async fn on_snapshot(&mut self, snap: &Snapshot) -> Result<(), Ending> {
-        let started = std::time::Instant::now();
+        // Heartbeats ride on snapshots, which a room publishes for as long as
+        // it runs: no timer per session, polled at every wake-up.
+        match self.next_ping_tick {
+            None => self.next_ping_tick = Some(snap.tick.wrapping_add(self.ping_ticks)),
+            Some(due) if snap.tick.wrapping_sub(due) as i32 >= 0 => {
+                self.next_ping_tick = Some(snap.tick.wrapping_add(self.ping_ticks));
+                self.on_heartbeat().await?;
+            }
+            Some(_) => {}
+        }
+        self.deltas = self.deltas.wrapping_add(1);
+        let started = self
+            .deltas
+            .is_multiple_of(ENCODE_SAMPLE)
+            .then(std::time::Instant::now);
         let delta = self.writer.write(snap);
-        self.metrics
-            .encode_seconds
-            .observe(started.elapsed().as_secs_f64());
+        if let Some(started) = started {
+            self.metrics
+                .encode_seconds
+                .observe(started.elapsed().as_secs_f64());
+        }
+        let mut written = None;
         if let Some((bytes, profile, last_input_seq)) = delta {
-            self.metrics.snapshots_sent.inc();
-            self.metrics.delta(&profile);
+            self.tally.delta(&profile, &self.metrics);
+            let mut now = None;
             while let Some(&(seq, received)) = self.pending_inputs.front() {
                 if seq.wrapping_sub(last_input_seq) as i32 > 0 {
                     break;
                 }
+                let now = *now.get_or_insert_with(std::time::Instant::now);
                 self.metrics
                     .input_sent
-                    .observe(received.elapsed().as_secs_f64());
+                    .observe((now - received).as_secs_f64());
                 self.pending_inputs.pop_front();
             }
-            if let Some(ending) = self.send(bytes).await {
-                return Err(ending);
-            }
+            written = Some(bytes);
         }
+        let mut leaderboard = None;
         if let Some((tick, bytes)) = &snap.leaderboard
             && *tick != self.leaderboard_tick
         {
             self.leaderboard_tick = *tick;
-            if let Some(ending) = self.send(bytes.clone()).await {
-                return Err(ending);
-            }
+            leaderboard = Some(bytes.clone());
         }
-        Ok(())
+        // Both go out with one flush: one write to the socket, not two.
+        let (first, second) = match (written, leaderboard) {
+            (Some(delta), leaderboard) => (delta, leaderboard),
+            (None, Some(leaderboard)) => (leaderboard, None),
+            (None, None) => return Ok(()),
+        };
+        self.send_two(first, second).await.map_or(Ok(()), Err)
     }
 
     async fn notice(&mut self, code: NoticeCode, message: &str) {
@@ -367,25 +435,43 @@ impl Session {
 
     /// Sends now, or through the link conditioner when it is on.
     async fn send(&mut self, bytes: Bytes) -> Option<Ending> {
+        self.send_two(bytes, None).await
+    }
+
+    /// Sends `first`, then `second` if any, now (with one flush) or through
+    /// the link conditioner when it is on.
+    async fn send_two(&mut self, first: Bytes, second: Option<Bytes>) -> Option<Ending> {
         if self.outbound.is_active() {
-            return self
-                .outbound
-                .push(Instant::now(), bytes)
+            let now = Instant::now();
+            let pushed = std::iter::once(first)
+                .chain(second)
+                .try_for_each(|bytes| self.outbound.push(now, bytes));
+            return pushed
                 .err()
                 .map(|_| Ending::Gone("stalled: delay line full".into()));
         }
-        self.write(bytes).await.err()
+        self.write_two(first, second).await.err()
     }
 
     async fn write(&mut self, bytes: Bytes) -> Result<(), Ending> {
-        self.metrics.messages_out.inc();
-        self.metrics.bytes_out.inc_by(bytes.len() as u64);
-        match timeout(
-            self.config.write_timeout,
-            self.ws.send(Message::Binary(bytes)),
-        )
-        .await
-        {
+        self.write_two(bytes, None).await
+    }
+
+    /// Writes `first`, then `second` if any, and flushes once.
+    async fn write_two(&mut self, first: Bytes, second: Option<Bytes>) -> Result<(), Ending> {
+        self.tally.sent(first.len());
+        if let Some(second) = &second {
+            self.tally.sent(second.len());
+        }
+        let ws = &mut self.ws;
+        let io = async {
+            ws.feed(Message::Binary(first)).await?;
+            if let Some(second) = second {
+                ws.feed(Message::Binary(second)).await?;
+            }
+            ws.flush().await
+        };
+        match timeout(self.config.write_timeout, io).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(err)) => Err(Ending::Gone(err.to_string().into())),
             Err(_) => Err(Ending::Gone("stalled: write timed out".into())),

@@ -14,9 +14,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use serde::Serialize;
-use tickwire_tests::bot::DEFAULT_RECONNECT_CHANCE;
+use tickwire_protocol::message::MAX_INPUTS_PER_BATCH;
+use tickwire_tests::bot::{DEFAULT_RECONNECT_CHANCE, INPUTS_PER_WAKE};
 use tickwire_tests::cli;
 use tickwire_tests::find_max::{StepPhase, StepProgress};
+use tickwire_tests::shards::default_threads;
 use tickwire_tests::swarm::{Phase, Progress};
 use tickwire_tests::{Behavior, FindMaxConfig, SwarmConfig, run_find_max, run_swarm};
 
@@ -77,6 +79,13 @@ struct Args {
     /// With `--find-max`: seconds each step is held and measured once its bots are connected.
     #[arg(long, default_value_t = 20.0, requires = "find_max")]
     hold_seconds: f64,
+    /// Inputs each bot sends per message: a bot wakes this many simulation
+    /// ticks apart (every 50 ms at 3 and 60 Hz) and sends one input per tick
+    /// since its last wake-up. Fewer means more messages (and more CPU on
+    /// both sides); the report shows the value used.
+    #[arg(long, value_name = "N", default_value_t = INPUTS_PER_WAKE,
+          value_parser = clap::value_parser!(u32).range(1..=MAX_INPUTS_PER_BATCH as i64))]
+    inputs_per_message: u32,
     /// Bots started per second during ramp-up.
     #[arg(long, default_value_t = 200.0)]
     ramp_per_sec: f64,
@@ -93,9 +102,13 @@ struct Args {
     /// bot then signs a token for its own name.
     #[arg(long, env = "TICKWIRE_TOKEN_SECRET", hide_env_values = true)]
     token_secret: Option<String>,
-    /// Worker threads of the async runtime (default: one per core).
-    #[arg(long)]
-    threads: Option<usize>,
+    /// Threads the bots run on, each a single-threaded async runtime that
+    /// keeps its bots for good. One is the cheapest per bot and leaves the
+    /// other cores to a server on the same machine; raise it when the bots'
+    /// own CPU nears 100% of a core (see the report).
+    #[arg(long, default_value_t = default_threads(),
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    threads: usize,
     /// Print no progress lines.
     #[arg(long)]
     quiet: bool,
@@ -127,12 +140,13 @@ fn run(args: Args) -> anyhow::Result<bool> {
     } else {
         args.bots + args.stall
     });
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    runtime.enable_all();
-    if let Some(n) = args.threads {
-        runtime.worker_threads(n.max(1));
-    }
-    let runtime = runtime.build().context("starting the async runtime")?;
+    // The bots get threads of their own (`--threads`); this runtime only
+    // ramps, watches and reports.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let threads = args.threads;
     let quiet = args.quiet;
     let token_secret = args.token_secret.clone().map(String::into_bytes);
     let clean = if args.find_max {
@@ -148,6 +162,8 @@ fn run(args: Args) -> anyhow::Result<bool> {
             seed: args.seed,
             token_secret,
             reconnect_chance,
+            inputs_per_message: args.inputs_per_message,
+            threads,
             ..FindMaxConfig::default()
         };
         let report = runtime.block_on(run_find_max(config, |p| {
@@ -169,6 +185,8 @@ fn run(args: Args) -> anyhow::Result<bool> {
             token_secret,
             stall: args.stall,
             reconnect_chance,
+            inputs_per_message: args.inputs_per_message,
+            threads,
         };
         let report = runtime.block_on(run_swarm(config, |p| {
             if !quiet {

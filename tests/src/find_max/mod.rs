@@ -10,6 +10,7 @@
 mod judge;
 mod report;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::{Instant, MissedTickBehavior};
@@ -18,10 +19,11 @@ pub use judge::{HeldLimits, StepFigures, judge, step_counts};
 pub use report::{FindMaxReport, StepResult};
 
 use crate::behavior::Behavior;
-use crate::bot::DEFAULT_RECONNECT_CHANCE;
+use crate::bot::{DEFAULT_RECONNECT_CHANCE, INPUTS_PER_WAKE};
 use crate::own_cpu::CpuMark;
 use crate::report::{Latency, Report, RunInfo};
 use crate::server_metrics::{ServerFigures, ServerProbe, ServerSample};
+use crate::shards::Shards;
 use crate::stats::StatsSnapshot;
 use crate::swarm::{Fleet, FleetSpec, Meter, PROGRESS_INTERVAL, Phase, SwarmError, settle};
 use crate::target::Target;
@@ -51,6 +53,10 @@ pub struct FindMaxConfig {
     pub token_secret: Option<Vec<u8>>,
     /// For `flaky` bots: the chance per second of dropping the connection.
     pub reconnect_chance: f64,
+    /// Inputs each bot sends per message.
+    pub inputs_per_message: u32,
+    /// Threads the bots run on.
+    pub threads: usize,
     /// What "held" means.
     pub limits: HeldLimits,
 }
@@ -69,6 +75,8 @@ impl Default for FindMaxConfig {
             seed: 1,
             token_secret: None,
             reconnect_chance: DEFAULT_RECONNECT_CHANCE,
+            inputs_per_message: INPUTS_PER_WAKE,
+            threads: crate::shards::default_threads(),
             limits: HeldLimits::default(),
         }
     }
@@ -121,6 +129,7 @@ pub async fn run_find_max(
     if !config.hold_seconds.is_finite() || config.hold_seconds <= 0.0 {
         return Err(SwarmError::Config("hold-seconds must be positive"));
     }
+    crate::swarm::check_inputs_per_message(config.inputs_per_message)?;
     let counts = step_counts(config.start, config.step, config.max);
     let target = Target::resolve(&config.url).await?;
     let probe = ServerProbe::new(&target);
@@ -137,7 +146,9 @@ pub async fn run_find_max(
             token_secret: config.token_secret.clone(),
             token_expiry: FleetSpec::token_expiry_after(planned),
             reconnect_chance: config.reconnect_chance,
+            inputs_per_message: config.inputs_per_message,
         },
+        Arc::new(Shards::start(config.threads).map_err(SwarmError::Threads)?),
     );
     let stats = fleet.stats().clone();
     let mut steps: Vec<StepResult> = Vec::new();
@@ -231,6 +242,7 @@ pub async fn run_find_max(
     Ok(FindMaxReport {
         url: config.url,
         behavior: config.behavior,
+        inputs_per_message: config.inputs_per_message,
         start: config.start as u64,
         step: config.step as u64,
         max: config.max as u64,
@@ -262,6 +274,7 @@ fn step_result(
         url: config.url.clone(),
         behavior: config.behavior,
         bots: goal as u64,
+        inputs_per_message: config.inputs_per_message,
         steady_seconds: hold_seconds,
     };
     let bots = Report::build(info, start, end, end);

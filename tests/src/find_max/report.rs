@@ -55,6 +55,9 @@ pub struct FindMaxReport {
     pub url: String,
     /// The behaviour the bots ran.
     pub behavior: Behavior,
+    /// Inputs each bot sent per message.
+    #[serde(default)]
+    pub inputs_per_message: u32,
     /// Bots in the first step.
     pub start: u64,
     /// Bots added per step.
@@ -95,8 +98,8 @@ impl fmt::Display for FindMaxReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "tickwire find-max: {} bots against {}, {} s per step",
-            self.behavior, self.url, self.hold_seconds
+            "tickwire find-max: {} bots against {}, {} s per step, {} inputs per message",
+            self.behavior, self.url, self.hold_seconds, self.inputs_per_message
         )?;
         if let (Some(rate), Some(budget)) = (self.tick_rate, self.tick_budget_ms) {
             writeln!(
