@@ -31,7 +31,8 @@ pub struct BitWriter {
     bytes: Vec<u8>,
     /// Pending bits not yet flushed to `bytes`, aligned to the low end.
     acc: u64,
-    /// Number of valid bits in `acc` (always < 8 between calls).
+    /// Number of valid bits in `acc` (always < 32 between calls: whole
+    /// 32-bit words go to `bytes` as soon as they are complete).
     acc_bits: u32,
 }
 
@@ -49,19 +50,22 @@ impl BitWriter {
     }
 
     /// Writes the low `count` bits of `value` (`count` ≤ 32).
+    #[inline]
     pub fn write_bits(&mut self, value: u32, count: u32) {
         debug_assert!(count <= 32);
         if count == 0 {
             return;
         }
         let masked = u64::from(value) & ((1u64 << count) - 1);
+        // acc_bits < 32 and count ≤ 32: the shifted accumulator fits in 64 bits.
         self.acc = (self.acc << count) | masked;
         self.acc_bits += count;
-        while self.acc_bits >= 8 {
-            self.acc_bits -= 8;
-            self.bytes.push((self.acc >> self.acc_bits) as u8);
+        if self.acc_bits >= 32 {
+            self.acc_bits -= 32;
+            let word = (self.acc >> self.acc_bits) as u32;
+            self.bytes.extend_from_slice(&word.to_be_bytes());
+            self.acc &= (1u64 << self.acc_bits) - 1;
         }
-        self.acc &= (1u64 << self.acc_bits) - 1;
     }
 
     /// Writes one bit.
@@ -73,6 +77,14 @@ impl BitWriter {
     pub fn write_golomb(&mut self, value: u64, k: u32) {
         let high = (value >> k) + 1;
         let len = 64 - high.leading_zeros(); // bits in `high`, ≥ 1
+        let total = 2 * len - 1 + k;
+        if total <= 32 {
+            // The usual case, in one write: `len − 1` zeros (implied by the
+            // width), then `high`, then the low `k` bits of the value.
+            let code = (high << k) | (value & ((1u64 << k) - 1));
+            self.write_bits(code as u32, total);
+            return;
+        }
         self.write_wide(0, len - 1);
         self.write_wide(high, len);
         self.write_wide(value & ((1u64 << k) - 1), k);
@@ -101,10 +113,15 @@ impl BitWriter {
 
     /// Pads to a byte boundary with zero bits and returns the bytes written.
     pub fn finish(&mut self) -> &[u8] {
-        if self.acc_bits > 0 {
-            let pad = 8 - self.acc_bits;
-            self.write_bits(0, pad);
+        while self.acc_bits >= 8 {
+            self.acc_bits -= 8;
+            self.bytes.push((self.acc >> self.acc_bits) as u8);
         }
+        if self.acc_bits > 0 {
+            self.bytes.push((self.acc << (8 - self.acc_bits)) as u8);
+        }
+        self.acc = 0;
+        self.acc_bits = 0;
         &self.bytes
     }
 
@@ -256,6 +273,75 @@ mod tests {
         assert_eq!(r.read_bytes(2), Ok(b"hi".to_vec()));
         assert_eq!(r.read_golomb(0), Ok(u64::from(u32::MAX)));
         assert!(r.remaining_bits() < 8);
+    }
+
+    /// The format by definition: every bit appended one at a time, MSB first.
+    #[derive(Default)]
+    struct BitByBit(Vec<bool>);
+
+    impl BitByBit {
+        fn bits(&mut self, value: u64, count: u32) {
+            for i in (0..count).rev() {
+                self.0.push(value >> i & 1 == 1);
+            }
+        }
+        fn golomb(&mut self, value: u64, k: u32) {
+            let high = (value >> k) + 1;
+            let len = 64 - high.leading_zeros();
+            self.bits(0, len - 1);
+            self.bits(high, len);
+            self.bits(value & ((1u64 << k) - 1), k);
+        }
+        fn bytes(&self) -> Vec<u8> {
+            self.0
+                .chunks(8)
+                .map(|c| {
+                    c.iter()
+                        .enumerate()
+                        .fold(0u8, |b, (i, &bit)| b | u8::from(bit) << (7 - i))
+                })
+                .collect()
+        }
+    }
+
+    #[test]
+    fn the_word_wise_writer_writes_exactly_the_bits_of_the_format() {
+        // A small xorshift: deterministic, no dependency.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..200 {
+            let (mut w, mut reference) = (BitWriter::new(), BitByBit::default());
+            for _ in 0..(next() % 60) {
+                let r = next();
+                match r % 3 {
+                    0 => {
+                        let count = (r >> 8) as u32 % 33;
+                        let value = (r >> 16) as u32;
+                        w.write_bits(value, count);
+                        reference.bits(u64::from(value) & ((1u64 << count) - 1), count);
+                    }
+                    1 => {
+                        let k = (r >> 8) as u32 % 13;
+                        // Mostly small values, sometimes up to 63 bits wide.
+                        let value = (r >> 16) >> (next() % 64);
+                        w.write_golomb(value, k);
+                        reference.golomb(value, k);
+                    }
+                    _ => {
+                        let byte = (r >> 8) as u8;
+                        w.write_bytes(&[byte]);
+                        reference.bits(u64::from(byte), 8);
+                    }
+                }
+                assert_eq!(w.bit_len(), reference.0.len());
+            }
+            assert_eq!(w.finish(), reference.bytes().as_slice());
+        }
     }
 
     #[test]

@@ -165,7 +165,9 @@ pub struct Delta {
     pub baseline_age: u16,
     /// Sequence number of the last input of yours the server applied (0 for none).
     pub last_input_seq: u32,
-    /// Bit-packed entity changes; see [`crate::delta`].
+    /// Bit-packed entity changes; see [`crate::delta`]. On the wire, a length
+    /// and the bytes (read in one piece rather than byte by byte).
+    #[serde(with = "serde_bytes")]
     pub payload: Vec<u8>,
 }
 

@@ -26,6 +26,8 @@ use crate::target::Target;
 pub const INPUTS_PER_WAKE: u32 = 3;
 /// Chance per second that a `flaky` bot drops its connection, unless set.
 pub const DEFAULT_RECONNECT_CHANCE: f64 = 0.05;
+/// Time between a bot's round-trip pings (the session's default is 1 s).
+pub const BOT_PING_INTERVAL: Duration = Duration::from_secs(5);
 /// Inputs awaiting acknowledgement that a bot remembers send times for.
 const MAX_UNACKED: usize = 256;
 /// How often a bot adds its counters to the swarm's.
@@ -84,6 +86,9 @@ impl BotConfig {
     pub fn session_config(&self) -> SessionConfig {
         SessionConfig {
             interpolate: false,
+            // Round-trip pings are for the report only: one every 5 s gives
+            // thousands of samples per run at a twentieth of a message a second.
+            ping_interval: BOT_PING_INTERVAL,
             inputs_per_message: self.inputs_per_wake() as usize,
             auth_token: self.auth_token.clone(),
             ..SessionConfig::new(self.name.clone())

@@ -9,11 +9,7 @@ use tickwire_protocol::tuning::{
 };
 use tickwire_protocol::{EntityId, EntityKind, EntityState, InputFrame};
 
-use super::world::{Role, World};
-
-/// Inputs applied per player per tick when its queue is longer than this: a
-/// client whose clock runs slightly fast catches up instead of lagging forever.
-const CATCH_UP_BACKLOG: usize = 2;
+use super::world::{MAX_INPUT_CREDIT, Role, World};
 
 impl World {
     /// Advances the world by one tick.
@@ -25,8 +21,9 @@ impl World {
         self.collect_orbs();
     }
 
-    /// Applies each player's next input (two when it has a backlog). Movement is
-    /// driven by inputs only, so a client replaying its inputs predicts exactly.
+    /// Applies each player's waiting inputs, as many as its input credit allows
+    /// (see [`MAX_INPUT_CREDIT`]). Movement is driven by inputs only, so a
+    /// client replaying its inputs predicts exactly.
     fn step_players(&mut self) {
         self.respawn_due_players();
         let arena = self.arena;
@@ -36,18 +33,16 @@ impl World {
             let Role::Player(p) = &mut e.role else {
                 continue;
             };
+            p.input_credit = (p.input_credit + 1).min(MAX_INPUT_CREDIT);
+            let count = p.input_credit.min(p.inputs.len() as u32);
+            p.input_credit -= count;
             if e.state.health == 0 {
                 // Dead players' inputs are consumed, not applied.
-                if let Some((seq, _)) = p.inputs.pop_front() {
+                if let Some((seq, _)) = p.inputs.drain(..count as usize).last() {
                     p.last_seq = seq;
                 }
                 continue;
             }
-            let count = if p.inputs.len() > CATCH_UP_BACKLOG {
-                2
-            } else {
-                1
-            };
             for _ in 0..count {
                 let Some((seq, frame)) = p.inputs.pop_front() else {
                     break;
@@ -368,5 +363,52 @@ mod tests {
         };
         assert_eq!(data.inputs.len(), 16);
         assert_eq!(data.inputs.back().map(|(s, _)| *s), Some(46));
+    }
+
+    fn last_applied(w: &World, p: super::super::world::EntityKey) -> u32 {
+        let Role::Player(data) = &w.get(p).expect("exists").role else {
+            panic!("player")
+        };
+        data.last_seq
+    }
+
+    #[test]
+    fn a_batch_sent_every_few_ticks_is_applied_whole_at_the_next_tick() {
+        let mut w = world();
+        let (p, _) = w.add_player(Arc::from("a"), Default::default());
+        let right = InputFrame::new(InputFrame::RIGHT, 0);
+        let mut seq = 1;
+        for _ in 0..10 {
+            // Three ticks pass, then three inputs arrive together.
+            for _ in 0..3 {
+                w.step();
+            }
+            w.queue_inputs(p, seq, &[right; 3]);
+            seq += 3;
+            w.step();
+            assert_eq!(last_applied(&w, p), seq - 1, "the whole batch at once");
+        }
+    }
+
+    #[test]
+    fn a_client_sending_faster_than_the_tick_rate_gets_one_input_a_tick() {
+        let mut w = world();
+        let (p, _) = w.add_player(Arc::from("a"), Default::default());
+        let right = InputFrame::new(InputFrame::RIGHT, 0);
+        let queued = |w: &World| match &w.get(p).expect("exists").role {
+            Role::Player(data) => data.inputs.len() as u32,
+            _ => panic!("player"),
+        };
+        let (mut seq, mut applied) = (1, 0);
+        for _ in 0..120 {
+            // Two inputs every tick: twice the tick rate (the queue bound drops the excess).
+            w.queue_inputs(p, seq, &[right; 2]);
+            seq += 2;
+            let before = queued(&w);
+            w.step();
+            applied += before - queued(&w);
+        }
+        assert!(applied >= 120, "{applied}");
+        assert!(applied <= 120 + MAX_INPUT_CREDIT, "{applied}");
     }
 }

@@ -55,6 +55,8 @@ pub struct PlayerData {
     pub inputs: VecDeque<(u32, InputFrame)>,
     /// Sequence number of the last input applied.
     pub last_seq: u32,
+    /// Inputs this player may still have applied (see [`MAX_INPUT_CREDIT`]).
+    pub input_credit: u32,
     /// Inputs to go before this player may fire again.
     pub fire_cooldown: u32,
     /// Bumped each time a connection takes this player back; commands from an
@@ -65,6 +67,18 @@ pub struct PlayerData {
     /// While no connection controls the player: the tick at which it leaves for good.
     pub detached_until: Option<u32>,
 }
+
+/// Most inputs one player may have applied in a single tick.
+///
+/// Each tick gives every player one input of credit, up to this many, and each
+/// input applied spends one. So a client that sends a tick's input per tick
+/// plays at exactly the tick rate however it batches them: a batch of three
+/// that arrives every three ticks is applied in full at the next tick instead
+/// of trickling out over three (which would add up to two ticks of latency to
+/// every batch), while a client that sends faster than the tick rate (a fast
+/// clock, or a speed hack) still gets one input a tick on average; the rest
+/// wait in its bounded queue. Like Source's `sv_maxusrcmdprocessticks`.
+pub const MAX_INPUT_CREDIT: u32 = 8;
 
 /// The world of one room.
 #[derive(Debug)]
@@ -168,6 +182,7 @@ impl World {
             name,
             inputs: VecDeque::new(),
             last_seq: 0,
+            input_credit: 0,
             fire_cooldown: 0,
             generation: 0,
             resume_token,
@@ -219,7 +234,8 @@ impl World {
 
     /// Queues inputs `first_seq..` for a player, skipping any already queued or applied.
     /// If the queue is over its bound, the oldest inputs are dropped. Returns how
-    /// many inputs were waiting ahead of these (each waits a tick), if the player exists.
+    /// many ticks after the next one the first of these will be applied, at the
+    /// player's present input credit, if the player exists.
     pub fn queue_inputs(
         &mut self,
         key: EntityKey,
@@ -233,7 +249,8 @@ impl World {
         else {
             return None;
         };
-        let ahead = p.inputs.len();
+        let next_tick_credit = (p.input_credit + 1).min(MAX_INPUT_CREDIT) as usize;
+        let ahead = (p.inputs.len() + 1).saturating_sub(next_tick_credit);
         let newest = p.inputs.back().map_or(p.last_seq, |(s, _)| *s);
         for (i, f) in frames.iter().enumerate() {
             let seq = first_seq.wrapping_add(i as u32);

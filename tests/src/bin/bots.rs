@@ -17,6 +17,11 @@ use serde::Serialize;
 use tickwire_protocol::message::MAX_INPUTS_PER_BATCH;
 use tickwire_tests::bot::{DEFAULT_RECONNECT_CHANCE, INPUTS_PER_WAKE};
 use tickwire_tests::cli;
+
+/// mimalloc: many small buffers per message, allocated and freed across
+/// threads; measurably cheaper than the system allocator here (see bench/README.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use tickwire_tests::find_max::{StepPhase, StepProgress};
 use tickwire_tests::shards::default_threads;
 use tickwire_tests::swarm::{Phase, Progress};
