@@ -38,7 +38,7 @@ impl World {
             p.input_credit -= count;
             if e.state.health == 0 {
                 // Dead players' inputs are consumed, not applied.
-                if let Some((seq, _)) = p.inputs.drain(..count as usize).last() {
+                if let Some((seq, _)) = p.inputs.drain(..count as usize).next_back() {
                     p.last_seq = seq;
                 }
                 continue;
