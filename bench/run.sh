@@ -6,7 +6,9 @@
 # with wander bots against it, saves the JSON report under bench/results/,
 # and stops the server by its PID. START=, STEP=, MAX=, HOLD= (seconds) and
 # ARENA= change the steps and the arena, e.g. `MAX=3000 HOLD=10 bench/run.sh`;
-# SKIP_BUILD=1 skips the build; extra arguments go to `bots` (e.g. --seed 7).
+# BOT_THREADS= the bots' threads (2: one per core, so acks are not queued
+# behind one busy thread); SKIP_BUILD=1 skips the build; extra arguments go to
+# `bots` (e.g. --seed 7).
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -15,6 +17,7 @@ START=${START:-250}
 STEP=${STEP:-250}
 MAX=${MAX:-6000}
 HOLD=${HOLD:-20}
+BOT_THREADS=${BOT_THREADS:-2}
 [[ ${SKIP_BUILD:-0} == 1 ]] || build_release
 raise_fd_limit 20000
 mkdir -p "$RESULTS"
@@ -26,7 +29,7 @@ echo "bench: $(machine); load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 status=0
 "$BIN/bots" --url "$(ws_url)" --find-max --behavior wander \
     --start "$START" --step "$STEP" --max "$MAX" --hold-seconds "$HOLD" \
-    --json "$out" "$@" || status=$?
+    --threads "$BOT_THREADS" --json "$out" "$@" || status=$?
 stop_server
 [[ -f $out ]] || exit "$status"
 echo "bench: report in $out"

@@ -10,11 +10,6 @@ use clap::{Args, Parser, Subcommand};
 use tickwire_server::{ServerConfig, auth};
 use tracing_subscriber::EnvFilter;
 
-/// mimalloc: many small buffers per message, allocated and freed across
-/// threads; measurably cheaper than the system allocator here (see bench/README.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// An authoritative multiplayer game-state server: fixed-rate rooms, per-client
 /// delta snapshots over WebSocket, and the browser demo on the same port.
 #[derive(Debug, Parser)]
