@@ -63,6 +63,12 @@ pub struct ServerConfig {
     pub http_timeout: Duration,
     /// PEM certificate chain and private key: when set, the port speaks HTTPS and WSS.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// A client from which nothing has arrived for this long gets no more
+    /// deltas until something does (zero: never pause). A client built on the
+    /// protocol's session acknowledges at least every ten deltas, so only a
+    /// stalled or broken one goes this quiet; sending to it would be encoding
+    /// for nobody until the idle timeout drops it.
+    pub pause_silent_after: Duration,
     /// Time one write to a client may take before the client counts as stalled and is dropped.
     pub write_timeout: Duration,
     /// WebSocket read buffer per connection. Client messages are at most 256 bytes, so 1 KiB
@@ -107,6 +113,7 @@ impl Default for ServerConfig {
             view_height_px: 1300,
             orbs: 300,
             tick_thread_nice: -10,
+            pause_silent_after: Duration::from_secs(3),
             web_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/web")),
             room_queue: 8192,
             max_queued_inputs: 16,

@@ -93,6 +93,10 @@ struct ServeArgs {
     /// The page's own origin is always allowed.
     #[arg(long = "allow-origin")]
     allow_origins: Vec<String>,
+    /// Seconds of silence from a client (no message at all) after which it gets no more
+    /// deltas until it speaks again; 0 never pauses. The idle timeout still applies.
+    #[arg(long, default_value_t = 3)]
+    pause_silent_secs: u64,
     /// Seconds a client has to send its Hello after connecting.
     #[arg(long, default_value_t = 10)]
     hello_timeout_secs: u64,
@@ -149,6 +153,7 @@ impl ServeArgs {
             view_height_px: self.view_height,
             orbs: self.orbs,
             tick_thread_nice: self.tick_nice,
+            pause_silent_after: secs(self.pause_silent_secs),
             web_root: self.web_root.clone().unwrap_or(defaults.web_root.clone()),
             token_secret: self.token_secret.as_ref().map(|s| Arc::from(s.as_bytes())),
             allowed_origins: self.allow_origins.clone(),

@@ -98,6 +98,8 @@ pub struct Metrics {
     pub disconnects: Family<ReasonLabel, Counter>,
     /// Input frames dropped by the per-connection rate limit.
     pub inputs_dropped: Counter,
+    /// Snapshots not sent to clients that had gone silent (see `ServerConfig::pause_silent_after`).
+    pub deltas_withheld: Counter,
     /// Server-added input latency, seconds, by stage: from receipt to the tick
     /// that applies the input ("applied"), and to the delta that reports it written ("sent").
     pub input_latency: Family<PartLabel, Histogram, fn() -> Histogram>,
@@ -142,6 +144,7 @@ impl Metrics {
             messages_in: Counter::default(),
             disconnects: Family::default(),
             inputs_dropped: Counter::default(),
+            deltas_withheld: Counter::default(),
             input_latency: Family::new_with_constructor(|| Histogram::new(latency_buckets())),
             delta_bits: Family::default(),
             entity_updates: Family::default(),
@@ -205,6 +208,11 @@ impl Metrics {
             "inputs_dropped",
             "Input frames dropped by the rate limit",
             m.inputs_dropped.clone(),
+        );
+        registry.register(
+            "deltas_withheld",
+            "Snapshots not sent to clients silent for longer than the pause threshold",
+            m.deltas_withheld.clone(),
         );
         registry.register(
             "delta_bits",

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use common::*;
 use futures_util::StreamExt;
+use tickwire_protocol::InputFrame;
 use tickwire_protocol::session::SessionConfig;
 use tickwire_server::ServerConfig;
 use tickwire_tests::Behavior;
@@ -104,5 +105,56 @@ async fn a_client_that_only_answers_pings_stays_connected() -> anyhow::Result<()
         0.0
     );
     assert_eq!(m.value("tickwire_players_connected"), 1.0);
+    server.stop().await
+}
+
+#[tokio::test]
+async fn a_silent_client_gets_no_deltas_until_it_speaks_again() -> anyhow::Result<()> {
+    init_tracing();
+    let pause = Duration::from_millis(500);
+    let server = TestServer::start(ServerConfig {
+        // No pings (so no pongs) and no idle timeout within the test.
+        ping_interval: Duration::from_secs(60),
+        idle_timeout: Duration::from_secs(60),
+        pause_silent_after: pause,
+        ..small_world((800, 800), (2000, 2000))
+    })
+    .await?;
+    let ws = upgrade(server.addr, request_with(server.target().url(), &[])?).await?;
+    let mut client = RawClient::hello(ws, SessionConfig::new("quiet")).await?;
+    client.welcomed().await?;
+    client.snapshots(1).await?;
+    client.flush().await?;
+
+    // Read everything, send nothing (not even the session's acks) for three
+    // pauses: deltas stop about one pause after the last message sent.
+    let silent_since = Instant::now();
+    let mut last_delta = Duration::ZERO;
+    let mut deltas = 0;
+    let _ = tokio::time::timeout(pause * 3, async {
+        loop {
+            if client.read_quietly().await? {
+                deltas += 1;
+                last_delta = silent_since.elapsed();
+            }
+        }
+        #[allow(unreachable_code)]
+        anyhow::Ok(())
+    })
+    .await;
+    assert!(deltas >= 5, "deltas kept coming during the pause: {deltas}");
+    assert!(
+        last_delta < pause * 2,
+        "the last delta came {last_delta:?} into the silence (pause {pause:?})"
+    );
+    let m = metrics(&server).await?;
+    assert!(m.value("tickwire_deltas_withheld_total") >= 10.0);
+
+    // Speaking again (an input) brings deltas back, and they apply on the
+    // baseline the client holds.
+    client.session.push_input(InputFrame::default());
+    client.session.flush_inputs();
+    client.flush().await?;
+    client.snapshots(5).await?;
     server.stop().await
 }

@@ -158,6 +158,10 @@ struct Session {
     last_heard: Instant,
     /// Whether anything arrived since the last heartbeat.
     heard: bool,
+    /// Snapshots published since anything last arrived.
+    quiet_snapshots: u32,
+    /// Quiet snapshots after which deltas are withheld (0: never).
+    pause_after_snapshots: u32,
     /// Ticks between heartbeats: the ping interval at the room's tick rate.
     ping_ticks: u32,
     /// The snapshot tick at or after which the next heartbeat is due.
@@ -183,6 +187,10 @@ impl Session {
             outbound: DelayLine::new(config.lag, config.jitter),
             last_heard: Instant::now(),
             heard: false,
+            quiet_snapshots: 0,
+            pause_after_snapshots: (config.pause_silent_after.as_secs_f64()
+                * f64::from(config.snapshot_rate))
+            .ceil() as u32,
             ping_ticks: (config.ping_interval.as_secs_f64() * f64::from(config.tick_rate))
                 .round()
                 .max(1.0) as u32,
@@ -225,6 +233,7 @@ impl Session {
                     Some(Err(err)) => Err(Ending::from_read_error(err)),
                     Some(Ok(msg)) => {
                         self.heard = true;
+                        self.quiet_snapshots = 0;
                         if self.inbound.is_active() {
                             self.inbound
                                 .push(Instant::now(), msg)
@@ -385,6 +394,13 @@ impl Session {
                 self.on_heartbeat().await?;
             }
             Some(_) => {}
+        }
+        self.quiet_snapshots = self.quiet_snapshots.saturating_add(1);
+        if self.pause_after_snapshots > 0 && self.quiet_snapshots > self.pause_after_snapshots {
+            // Silent for that long: stalled or broken. The baseline stays the
+            // last view written, so the next delta, once it speaks, is valid.
+            self.metrics.deltas_withheld.inc();
+            return Ok(());
         }
         self.deltas = self.deltas.wrapping_add(1);
         let started = self

@@ -65,6 +65,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> RawClient<S> {
         }
     }
 
+    /// Reads one message into the session without sending anything back (a
+    /// client gone quiet): whether it was a binary (protocol) message.
+    #[allow(dead_code)] // not every test binary uses it
+    pub async fn read_quietly(&mut self) -> anyhow::Result<bool> {
+        match self.ws.next().await {
+            Some(Ok(Message::Binary(bytes))) => {
+                self.session
+                    .handle_bytes(&bytes, self.origin.elapsed())
+                    .context("bad message from the server")?;
+                Ok(true)
+            }
+            Some(Ok(Message::Close(frame))) => bail!("closed by the server: {frame:?}"),
+            Some(Ok(_)) => Ok(false),
+            Some(Err(err)) => Err(err).context("reading the socket"),
+            None => bail!("the server dropped the connection"),
+        }
+    }
+
     /// Reads until the session's next event.
     pub async fn next_event(&mut self) -> anyhow::Result<SessionEvent> {
         tokio::time::timeout(WAIT, async {
