@@ -9,7 +9,7 @@ use tickwire_protocol::tuning::{
 };
 use tickwire_protocol::{EntityId, EntityKind, EntityState, InputFrame};
 
-use super::world::{MAX_INPUT_CREDIT, Role, World};
+use super::world::{Role, World};
 
 impl World {
     /// Advances the world by one tick.
@@ -21,9 +21,9 @@ impl World {
         self.collect_orbs();
     }
 
-    /// Applies each player's waiting inputs, as many as its input credit allows
-    /// (see [`MAX_INPUT_CREDIT`]). Movement is driven by inputs only, so a
-    /// client replaying its inputs predicts exactly.
+    /// Applies each player's waiting inputs, as many as its input credit
+    /// allows (see [`super::world::MAX_INPUT_CREDIT`]). Movement is driven by
+    /// inputs only, so a client replaying its inputs predicts exactly.
     fn step_players(&mut self) {
         self.respawn_due_players();
         let arena = self.arena;
@@ -33,7 +33,7 @@ impl World {
             let Role::Player(p) = &mut e.role else {
                 continue;
             };
-            p.input_credit = (p.input_credit + 1).min(MAX_INPUT_CREDIT);
+            p.input_credit = p.next_tick_credit();
             let count = p.input_credit.min(p.inputs.len() as u32);
             p.input_credit -= count;
             if e.state.health == 0 {
@@ -252,6 +252,7 @@ mod tests {
     use tickwire_protocol::tuning::UNITS_PER_PIXEL;
 
     use super::*;
+    use crate::room::world::{EntityKey, MAX_INPUT_CREDIT, PlayerData};
 
     fn world() -> World {
         World::new(
@@ -350,26 +351,22 @@ mod tests {
         let (p, _) = w.add_player(Arc::from("a"), Default::default());
         w.queue_inputs(p, 1, &[InputFrame::new(InputFrame::RIGHT, 0); 4]);
         w.queue_inputs(p, 3, &[InputFrame::new(InputFrame::RIGHT, 0); 4]); // 3 and 4 are duplicates
-        let Role::Player(data) = &w.get(p).expect("exists").role else {
-            panic!("player")
-        };
         assert_eq!(
-            data.inputs.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+            player(&mut w, p)
+                .inputs
+                .iter()
+                .map(|(s, _)| *s)
+                .collect::<Vec<_>>(),
             vec![1, 2, 3, 4, 5, 6]
         );
         w.queue_inputs(p, 7, &[InputFrame::default(); 40]);
-        let Role::Player(data) = &w.get(p).expect("exists").role else {
-            panic!("player")
-        };
+        let data = player(&mut w, p);
         assert_eq!(data.inputs.len(), 16);
         assert_eq!(data.inputs.back().map(|(s, _)| *s), Some(46));
     }
 
-    fn last_applied(w: &World, p: super::super::world::EntityKey) -> u32 {
-        let Role::Player(data) = &w.get(p).expect("exists").role else {
-            panic!("player")
-        };
-        data.last_seq
+    fn player(w: &mut World, p: EntityKey) -> &PlayerData {
+        w.player_mut(p).expect("a player")
     }
 
     #[test]
@@ -386,7 +383,11 @@ mod tests {
             w.queue_inputs(p, seq, &[right; 3]);
             seq += 3;
             w.step();
-            assert_eq!(last_applied(&w, p), seq - 1, "the whole batch at once");
+            assert_eq!(
+                player(&mut w, p).last_seq,
+                seq - 1,
+                "the whole batch at once"
+            );
         }
     }
 
@@ -395,18 +396,15 @@ mod tests {
         let mut w = world();
         let (p, _) = w.add_player(Arc::from("a"), Default::default());
         let right = InputFrame::new(InputFrame::RIGHT, 0);
-        let queued = |w: &World| match &w.get(p).expect("exists").role {
-            Role::Player(data) => data.inputs.len() as u32,
-            _ => panic!("player"),
-        };
+        let queued = |w: &mut World| player(w, p).inputs.len() as u32;
         let (mut seq, mut applied) = (1, 0);
         for _ in 0..120 {
             // Two inputs every tick: twice the tick rate (the queue bound drops the excess).
             w.queue_inputs(p, seq, &[right; 2]);
             seq += 2;
-            let before = queued(&w);
+            let before = queued(&mut w);
             w.step();
-            applied += before - queued(&w);
+            applied += before - queued(&mut w);
         }
         assert!(applied >= 120, "{applied}");
         assert!(applied <= 120 + MAX_INPUT_CREDIT, "{applied}");

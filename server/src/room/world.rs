@@ -68,6 +68,14 @@ pub struct PlayerData {
     pub detached_until: Option<u32>,
 }
 
+impl PlayerData {
+    /// The input credit this player has at the next tick: one more than now,
+    /// up to [`MAX_INPUT_CREDIT`].
+    pub fn next_tick_credit(&self) -> u32 {
+        (self.input_credit + 1).min(MAX_INPUT_CREDIT)
+    }
+}
+
 /// Most inputs one player may have applied in a single tick.
 ///
 /// Each tick gives every player one input of credit, up to this many, and each
@@ -249,8 +257,7 @@ impl World {
         else {
             return None;
         };
-        let next_tick_credit = (p.input_credit + 1).min(MAX_INPUT_CREDIT) as usize;
-        let ahead = (p.inputs.len() + 1).saturating_sub(next_tick_credit);
+        let ahead = (p.inputs.len() + 1).saturating_sub(p.next_tick_credit() as usize);
         let newest = p.inputs.back().map_or(p.last_seq, |(s, _)| *s);
         for (i, f) in frames.iter().enumerate() {
             let seq = first_seq.wrapping_add(i as u32);

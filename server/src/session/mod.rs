@@ -16,6 +16,7 @@ mod writer;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -152,16 +153,13 @@ struct Session {
     leaderboard_tick: u32,
     /// (first sequence number, receipt time) of input messages not yet reported applied.
     pending_inputs: std::collections::VecDeque<(u32, std::time::Instant)>,
-    /// When a heartbeat last found that something had arrived since the one
-    /// before: silence is measured from there, to the heartbeat's precision,
-    /// so that messages need not read the clock.
-    last_heard: Instant,
-    /// Whether anything arrived since the last heartbeat.
+    /// Whether anything arrived since the last snapshot.
     heard: bool,
-    /// Snapshots published since anything last arrived.
-    quiet_snapshots: u32,
-    /// Quiet snapshots after which deltas are withheld (0: never).
-    pause_after_snapshots: u32,
+    /// The tick of the first snapshot after something last arrived (or after
+    /// the session began): silence is measured in ticks from there, to a
+    /// snapshot's precision, so that messages need not read the clock. Both
+    /// the idle timeout and the pause of deltas to silent clients use it.
+    last_heard_tick: Option<u32>,
     /// Ticks between heartbeats: the ping interval at the room's tick rate.
     ping_ticks: u32,
     /// The snapshot tick at or after which the next heartbeat is due.
@@ -185,12 +183,8 @@ impl Session {
             ),
             inbound: DelayLine::new(config.lag, config.jitter),
             outbound: DelayLine::new(config.lag, config.jitter),
-            last_heard: Instant::now(),
             heard: false,
-            quiet_snapshots: 0,
-            pause_after_snapshots: (config.pause_silent_after.as_secs_f64()
-                * f64::from(config.snapshot_rate))
-            .ceil() as u32,
+            last_heard_tick: None,
             ping_ticks: (config.ping_interval.as_secs_f64() * f64::from(config.tick_rate))
                 .round()
                 .max(1.0) as u32,
@@ -233,7 +227,6 @@ impl Session {
                     Some(Err(err)) => Err(Ending::from_read_error(err)),
                     Some(Ok(msg)) => {
                         self.heard = true;
-                        self.quiet_snapshots = 0;
                         if self.inbound.is_active() {
                             self.inbound
                                 .push(Instant::now(), msg)
@@ -258,13 +251,9 @@ impl Session {
         }
     }
 
-    /// Pings the client, and closes a connection that has gone silent.
-    async fn on_heartbeat(&mut self) -> Result<(), Ending> {
-        let now = Instant::now();
-        if std::mem::take(&mut self.heard) {
-            self.last_heard = now;
-        }
-        let silent = now - self.last_heard;
+    /// Pings the client, and closes a connection silent for `silent`, if that
+    /// is past the idle timeout.
+    async fn on_heartbeat(&mut self, silent: Duration) -> Result<(), Ending> {
         if silent > self.config.idle_timeout {
             let reason = format!("idle timeout: nothing received for {:.0?}", silent);
             self.notice(NoticeCode::IdleTimeout, &reason).await;
@@ -385,18 +374,24 @@ impl Session {
     }
 
     async fn on_snapshot(&mut self, snap: &Snapshot) -> Result<(), Ending> {
+        let heard = std::mem::take(&mut self.heard);
+        let heard_tick = match self.last_heard_tick {
+            Some(tick) if !heard => tick,
+            _ => *self.last_heard_tick.insert(snap.tick),
+        };
+        let silent = self.config.tick_period() * snap.tick.wrapping_sub(heard_tick);
         // Heartbeats ride on snapshots, which a room publishes for as long as
         // it runs: no timer per session, polled at every wake-up.
         match self.next_ping_tick {
             None => self.next_ping_tick = Some(snap.tick.wrapping_add(self.ping_ticks)),
             Some(due) if snap.tick.wrapping_sub(due) as i32 >= 0 => {
                 self.next_ping_tick = Some(snap.tick.wrapping_add(self.ping_ticks));
-                self.on_heartbeat().await?;
+                self.on_heartbeat(silent).await?;
             }
             Some(_) => {}
         }
-        self.quiet_snapshots = self.quiet_snapshots.saturating_add(1);
-        if self.pause_after_snapshots > 0 && self.quiet_snapshots > self.pause_after_snapshots {
+        let pause = self.config.pause_silent_after;
+        if !pause.is_zero() && silent > pause {
             // Silent for that long: stalled or broken. The baseline stays the
             // last view written, so the next delta, once it speaks, is valid.
             self.metrics.deltas_withheld.inc();
