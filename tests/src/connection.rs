@@ -21,6 +21,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
 
+use crate::behavior::Mind;
 use crate::error::BotError;
 use crate::target::Target;
 
@@ -214,6 +215,17 @@ impl Connection {
     /// out with the next [`Self::flush`]. `None` before the `Welcome`.
     pub fn push_input(&mut self, frame: InputFrame) -> Option<u32> {
         self.session.push_input(frame)
+    }
+
+    /// Pushes `frames` inputs chosen by `mind` (one per simulation tick due),
+    /// then sends them, with anything else the session queued, in one flush.
+    pub async fn send_inputs_from(&mut self, mind: &mut Mind, frames: u64) -> Result<(), BotError> {
+        for _ in 0..frames {
+            let frame = mind.next_input(&self.session);
+            self.session.push_input(frame);
+        }
+        self.session.flush_inputs();
+        self.flush().await
     }
 
     /// Writes every message the session has queued (`feed` each), then

@@ -519,12 +519,7 @@ async fn play(target: &Target, plan: Plan, live: &Live) -> Result<(), String> {
                 }
                 _ = ticker.tick(), if sends_inputs => {
                     let frames = inputs_due(origin.elapsed(), tick_rate, &mut ticks_done);
-                    for _ in 0..frames {
-                        let frame = mind.next_input(conn.session());
-                        conn.push_input(frame);
-                    }
-                    conn.session_mut().flush_inputs();
-                    conn.flush().await?;
+                    conn.send_inputs_from(&mut mind, frames).await?;
                 }
             }
         }

@@ -218,12 +218,7 @@ async fn play(
                 _ = ticker.tick(), if behavior.sends_inputs() => {
                     // One input per simulation tick due, as a real client sends.
                     let frames = inputs_due(started.elapsed(), f64::from(tick_rate), &mut ticks_done);
-                    for _ in 0..frames {
-                        let frame = mind.next_input(conn.session());
-                        conn.push_input(frame);
-                    }
-                    conn.session_mut().flush_inputs();
-                    conn.flush().await?;
+                    conn.send_inputs_from(&mut mind, frames).await?;
                 }
             }
         }
