@@ -312,7 +312,8 @@ mod tests {
         let server = start(Mode::Normal).await;
         let stats = Arc::new(SwarmStats::new());
         let (_stop_tx, stop) = watch::channel(false);
-        // 30 snapshots at 20 Hz: 1.5 s, time for a ping after the first second.
+        // 30 snapshots at 20 Hz: 1.5 s. The first ping goes at the first input
+        // wake-up after the Welcome (the bot's ping interval is 5 s).
         let config = BotConfig {
             max_snapshots: Some(30),
             inputs_per_message: 2,

@@ -167,6 +167,9 @@ impl ClientSession {
                 }
                 self.welcome = Some(w.clone());
                 self.events.push_back(SessionEvent::Welcomed(w));
+                // A ping can only go out once welcomed: the first is due now,
+                // whatever the timer did while the session waited.
+                self.next_ping = now;
             }
             ServerMessage::Delta(d) => {
                 if self.welcome.is_none() {

@@ -353,6 +353,29 @@ fn ping_measures_the_round_trip() {
 }
 
 #[test]
+fn the_first_ping_is_due_at_the_welcome_even_if_the_timer_ran_before_it() {
+    let config = SessionConfig {
+        ping_interval: Duration::from_secs(5),
+        ..SessionConfig::new("x")
+    };
+    let mut client = ClientSession::new(config, ms(0));
+    while client.poll_transmit().is_some() {} // the Hello
+    // The timer runs before the Welcome: nothing can be sent yet.
+    client.handle_timeout(ms(1));
+    assert!(client.poll_transmit().is_none());
+    client
+        .handle_bytes(&FakeServer::new().welcome(), ms(30))
+        .expect("valid");
+    assert_eq!(client.poll_timeout(), ms(30));
+    client.handle_timeout(ms(30));
+    let sent = client.poll_transmit().expect("a ping");
+    assert!(matches!(
+        codec::decode_client(&sent),
+        Ok(ClientMessage::Ping(_))
+    ));
+}
+
+#[test]
 fn server_garbage_is_an_error_and_notices_are_events() {
     let mut client = ClientSession::new(SessionConfig::new("x"), ms(0));
     assert!(client.handle_bytes(&[0xff, 0, 1], ms(1)).is_err());
