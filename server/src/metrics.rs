@@ -33,7 +33,7 @@ const TICK_BUCKETS: [f64; 46] = {
 /// Parts of a delta payload, as labels of `tickwire_delta_bits_total`.
 const DELTA_PARTS: [&str; 4] = ["header", "left", "changed", "entered"];
 /// Kinds of entity update, as labels of `tickwire_entity_updates_total`.
-const UPDATE_KINDS: [&str; 11] = [
+const UPDATE_KINDS: [&str; 12] = [
     "changed_pos_vel",
     "changed_aim",
     "changed_pos_vel_aim",
@@ -45,6 +45,7 @@ const UPDATE_KINDS: [&str; 11] = [
     "entered_player",
     "entered_projectile",
     "entered_orb",
+    "coasting",
 ];
 
 /// Input latency buckets, seconds: 1 ms steps to 20 ms, 2.5 ms steps to
@@ -285,6 +286,7 @@ impl Metrics {
             player,
             projectile,
             orb,
+            p.coasting_count,
         ];
         for (counter, n) in self.updates_by_kind.iter().zip(updates) {
             if n > 0 {

@@ -434,6 +434,7 @@ impl Bot {
                     c.full_snapshots += u64::from(full);
                     c.delta_bytes += bytes as u64;
                     c.entity_updates += u64::from(delta.updates());
+                    c.moving_updates += u64::from(delta.moving_updates());
                     self.on_acked(link, last_input_seq);
                 }
                 SessionEvent::Desync(err) => {

@@ -23,8 +23,14 @@ pub struct Counts {
     pub delta_bytes: u64,
     /// Binary message bytes sent.
     pub up_bytes: u64,
-    /// Entities entering, changing or leaving the view, summed over deltas.
+    /// Entities entering, changing or leaving the view (the records deltas
+    /// carried), summed over deltas.
     pub entity_updates: u64,
+    /// Moving-entity updates: those records plus the moving entities the
+    /// deltas moved on by extrapolation alone ([`DeltaStats::moving_updates`]).
+    ///
+    /// [`DeltaStats::moving_updates`]: tickwire_protocol::delta::DeltaStats::moving_updates
+    pub moving_updates: u64,
     /// Inputs sent.
     pub inputs: u64,
     /// Notices received.
@@ -49,6 +55,7 @@ impl Counts {
             delta_bytes: self.delta_bytes - o.delta_bytes,
             up_bytes: self.up_bytes - o.up_bytes,
             entity_updates: self.entity_updates - o.entity_updates,
+            moving_updates: self.moving_updates - o.moving_updates,
             inputs: self.inputs - o.inputs,
             notices: self.notices - o.notices,
             reconnects: self.reconnects - o.reconnects,

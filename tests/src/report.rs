@@ -77,10 +77,21 @@ pub struct Report {
     pub down_bytes_per_sec: f64,
     /// Binary message bytes sent per second, per bot.
     pub up_bytes_per_sec: f64,
-    /// Entities entering, changing or leaving views per second, per bot.
+    /// Moving-entity updates per second, per bot: entities entering, changing
+    /// or leaving views, plus moving entities the deltas moved on by
+    /// extrapolation alone.
     pub entity_updates_per_sec: f64,
-    /// Bytes of delta messages received divided by the entity updates they carried.
+    /// Bytes of delta messages received divided by the moving-entity updates
+    /// they brought (the issue's `bytes_per_entity_update`: entities at rest
+    /// that nothing touched do not count; moving ones predicted exactly do).
     pub bytes_per_entity_update: f64,
+    /// Records (entities entering, changing or leaving) per second, per bot.
+    #[serde(default)]
+    pub records_per_sec: f64,
+    /// Bytes of delta messages received divided by the records they carried:
+    /// the cost of each entity the delta had to say something about.
+    #[serde(default)]
+    pub bytes_per_record: f64,
     /// Full snapshots (deltas without a baseline) received in the steady period, all bots.
     pub full_snapshots: u64,
     /// Time from sending an input until a snapshot reports it applied, ms.
@@ -165,6 +176,7 @@ impl Report {
         // Bots connected on average over the window: per-bot rates divide by this.
         let per_bot = ((start.connected_now + end.connected_now) as f64 / 2.0).max(1.0);
         let rate = |v: u64| v as f64 / secs / per_bot;
+        let per = |bytes: u64, n: u64| if n == 0 { 0.0 } else { bytes as f64 / n as f64 };
         Self {
             url: info.url,
             behavior: info.behavior,
@@ -181,12 +193,10 @@ impl Report {
             snapshots_per_sec: rate(window.snapshots),
             down_bytes_per_sec: rate(window.down_bytes),
             up_bytes_per_sec: rate(window.up_bytes),
-            entity_updates_per_sec: rate(window.entity_updates),
-            bytes_per_entity_update: if window.entity_updates == 0 {
-                0.0
-            } else {
-                window.delta_bytes as f64 / window.entity_updates as f64
-            },
+            entity_updates_per_sec: rate(window.moving_updates),
+            bytes_per_entity_update: per(window.delta_bytes, window.moving_updates),
+            records_per_sec: rate(window.entity_updates),
+            bytes_per_record: per(window.delta_bytes, window.entity_updates),
             full_snapshots: window.full_snapshots,
             ack_latency_ms: Latency::from_us(&last.ack_since(start)),
             rtt_ms: Latency::from_us(&last.rtt_since(start)),
@@ -250,6 +260,11 @@ impl fmt::Display for Report {
             f,
             "bytes per entity update",
             format!("{:.2}", self.bytes_per_entity_update),
+        )?;
+        row(
+            f,
+            "records/s, bytes per record",
+            format!("{:.1}, {:.2}", self.records_per_sec, self.bytes_per_record),
         )?;
         row(
             f,
@@ -326,6 +341,7 @@ mod tests {
             b.counts.delta_bytes += 3000;
             b.counts.up_bytes += 800;
             b.counts.entity_updates += 1000;
+            b.counts.moving_updates += 1500;
             b.ack_latency_us(30_000);
             b.flush_into(&swarm);
         }
@@ -344,8 +360,10 @@ mod tests {
         assert_eq!(r.snapshots_per_sec, 20.0);
         assert_eq!(r.down_bytes_per_sec, 2000.0);
         assert_eq!(r.up_bytes_per_sec, 400.0);
-        assert_eq!(r.entity_updates_per_sec, 500.0);
-        assert_eq!(r.bytes_per_entity_update, 3.0);
+        assert_eq!(r.entity_updates_per_sec, 750.0);
+        assert_eq!(r.bytes_per_entity_update, 2.0);
+        assert_eq!(r.records_per_sec, 500.0);
+        assert_eq!(r.bytes_per_record, 3.0);
         assert_eq!(r.ack_latency_ms.samples, 4);
         assert!((r.ack_latency_ms.p99 - 30.0).abs() < 0.1);
         assert!(r.is_clean());
@@ -362,6 +380,8 @@ mod tests {
             "up_bytes_per_sec",
             "entity_updates_per_sec",
             "bytes_per_entity_update",
+            "records_per_sec",
+            "bytes_per_record",
         ] {
             assert!(json.get(key).is_some(), "missing {key}");
         }

@@ -51,6 +51,7 @@ pub struct SwarmStats {
     delta_bytes: AtomicU64,
     up_bytes: AtomicU64,
     entity_updates: AtomicU64,
+    moving_updates: AtomicU64,
     inputs: AtomicU64,
     notices: AtomicU64,
     reconnects: AtomicU64,
@@ -87,6 +88,7 @@ impl SwarmStats {
             delta_bytes: AtomicU64::new(0),
             up_bytes: AtomicU64::new(0),
             entity_updates: AtomicU64::new(0),
+            moving_updates: AtomicU64::new(0),
             inputs: AtomicU64::new(0),
             notices: AtomicU64::new(0),
             reconnects: AtomicU64::new(0),
@@ -114,6 +116,7 @@ impl SwarmStats {
         add(&self.delta_bytes, d.delta_bytes);
         add(&self.up_bytes, d.up_bytes);
         add(&self.entity_updates, d.entity_updates);
+        add(&self.moving_updates, d.moving_updates);
         add(&self.inputs, d.inputs);
         add(&self.notices, d.notices);
         add(&self.reconnects, d.reconnects);
@@ -213,6 +216,7 @@ impl SwarmStats {
                 delta_bytes: get(&self.delta_bytes),
                 up_bytes: get(&self.up_bytes),
                 entity_updates: get(&self.entity_updates),
+                moving_updates: get(&self.moving_updates),
                 inputs: get(&self.inputs),
                 notices: get(&self.notices),
                 reconnects: get(&self.reconnects),

@@ -53,9 +53,14 @@ pub fn apply_delta_into(
     entities.clear();
     entities.reserve(base.len());
     let mut cursor = 0usize;
-    let keep_moving = |entities: &mut Vec<_>, from: usize, to: usize| -> Result<(), DeltaError> {
+    let keep_moving = |entities: &mut Vec<_>,
+                       coasting: &mut u32,
+                       from: usize,
+                       to: usize|
+     -> Result<(), DeltaError> {
         for (id, s) in &base[from..to] {
             let mut s = *s;
+            *coasting += u32::from(s.vx != 0 || s.vy != 0);
             let (x, y) = extrapolate(&s, dt);
             s.x = i32::try_from(x).map_err(|_| DeltaError::Malformed("coordinate out of range"))?;
             s.y = i32::try_from(y).map_err(|_| DeltaError::Malformed("coordinate out of range"))?;
@@ -65,7 +70,7 @@ pub fn apply_delta_into(
     };
     for _ in 0..touched {
         let skip = bounded_count(rd.read_golomb(0)?, base.len() - cursor)?;
-        keep_moving(entities, cursor, cursor + skip)?;
+        keep_moving(entities, &mut stats.coasting, cursor, cursor + skip)?;
         cursor += skip;
         let (id, old) = base
             .get(cursor)
@@ -80,7 +85,7 @@ pub fn apply_delta_into(
             }
         }
     }
-    keep_moving(entities, cursor, base.len())?;
+    keep_moving(entities, &mut stats.coasting, cursor, base.len())?;
 
     let entered = bounded_count(rd.read_golomb(2)?, MAX_VIEW_ENTITIES)?;
     let kept = entities.len();

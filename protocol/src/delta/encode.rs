@@ -36,6 +36,8 @@ pub struct DeltaProfile {
     pub entered_by_kind: [u32; 3],
     /// Entities that left.
     pub left_count: u32,
+    /// Moving entities moved on by extrapolation alone (no record).
+    pub coasting_count: u32,
 }
 
 /// One encoded delta, borrowing the encoder's buffer.
@@ -92,6 +94,7 @@ impl DeltaEncoder {
                     let mask = diff_mask(&Reference::baseline(*bs, dt, tick), cs);
                     if mask == 0 {
                         skip += 1;
+                        stats.coasting += u32::from(cs.vx != 0 || cs.vy != 0);
                     } else {
                         self.touched.push((skip, Some((ci, mask))));
                         stats.changed += 1;
@@ -119,7 +122,10 @@ impl DeltaEncoder {
         }
         stats.entered = self.entered.len() as u32;
 
-        let mut profile = DeltaProfile::default();
+        let mut profile = DeltaProfile {
+            coasting_count: stats.coasting,
+            ..DeltaProfile::default()
+        };
         let w = &mut self.bits;
         w.clear();
         w.write_bits(u32::from(checksum(tick, current)), 16);

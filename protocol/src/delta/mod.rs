@@ -62,12 +62,24 @@ pub struct DeltaStats {
     pub changed: u32,
     /// Entities that left the view.
     pub left: u32,
+    /// Moving entities in view before and after that the delta moves on at
+    /// their velocity without a record (steady motion: no bits beyond the skip
+    /// count that passes over them).
+    pub coasting: u32,
 }
 
 impl DeltaStats {
-    /// Entities entering, changing or leaving: the updates a delta carries.
+    /// Entities entering, changing or leaving: the records a delta carries.
     pub fn updates(&self) -> u32 {
         self.entered + self.changed + self.left
+    }
+
+    /// Moving-entity updates: the records plus the moving entities brought up
+    /// to date by extrapolation alone. The denominator of
+    /// `bytes_per_entity_update`, as in Gaffer's bytes per cube, where a cube
+    /// whose motion the receiver predicts still counts as updated.
+    pub fn moving_updates(&self) -> u32 {
+        self.updates() + self.coasting
     }
 }
 

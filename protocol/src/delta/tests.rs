@@ -162,7 +162,27 @@ fn steady_motion_costs_nothing_but_the_header() {
     let mut encoder = DeltaEncoder::new();
     let enc = encoder.encode(Some((10, &base)), 13, &now, |_| None);
     assert_eq!(enc.stats.updates(), 0);
+    assert_eq!(enc.stats.coasting, 50);
+    assert_eq!(enc.stats.moving_updates(), 50);
     assert!(enc.payload.len() <= 3, "{} bytes", enc.payload.len());
+}
+
+#[test]
+fn entities_at_rest_are_not_counted_as_moving_updates() {
+    let at_rest = |i: u32| {
+        (
+            EntityId(i),
+            EntityState {
+                kind: EntityKind::Orb,
+                x: i as i32 * 100,
+                ..Default::default()
+            },
+        )
+    };
+    let view: Vec<ViewEntry> = (0..20).map(at_rest).collect();
+    let mut encoder = DeltaEncoder::new();
+    let enc = encoder.encode(Some((10, &view)), 13, &view, |_| None);
+    assert_eq!(enc.stats, DeltaStats::default());
 }
 
 #[test]

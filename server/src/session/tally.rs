@@ -45,6 +45,7 @@ impl Tally {
         sum.changed_bits += p.changed_bits;
         sum.entered_bits += p.entered_bits;
         sum.left_count += p.left_count;
+        sum.coasting_count += p.coasting_count;
         for (s, n) in sum.changed_by_form.iter_mut().zip(p.changed_by_form) {
             *s += n;
         }

@@ -306,6 +306,7 @@ fn step_result(
         down_bytes_per_sec: bots.down_bytes_per_sec,
         up_bytes_per_sec: bots.up_bytes_per_sec,
         bytes_per_entity_update: bots.bytes_per_entity_update,
+        bytes_per_record: bots.bytes_per_record,
         ack_latency_ms: bots.ack_latency_ms,
         bots_cpu_percent: None,
         server,

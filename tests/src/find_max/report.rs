@@ -37,8 +37,12 @@ pub struct StepResult {
     pub down_bytes_per_sec: f64,
     /// Bytes sent per second, per bot, over the hold.
     pub up_bytes_per_sec: f64,
-    /// Delta bytes per entity update over the hold.
+    /// Delta bytes per moving-entity update over the hold (see
+    /// [`crate::report::Report::bytes_per_entity_update`]).
     pub bytes_per_entity_update: f64,
+    /// Delta bytes per record (entity entering, changing or leaving) over the hold.
+    #[serde(default)]
+    pub bytes_per_record: f64,
     /// Input-to-ack latency over the hold, ms.
     pub ack_latency_ms: Latency,
     /// CPU the bots' own process used over the hold, percent of one core.
@@ -112,7 +116,7 @@ impl fmt::Display for FindMaxReport {
         }
         writeln!(
             f,
-            "  {:>6} {:>4} {:>6} {:>5} {:>6} {:>8} {:>8} {:>8} {:>8} {:>8} {:>5} {:>7} {:>6} {:>9} {:>7} {:>6}",
+            "  {:>6} {:>4} {:>6} {:>5} {:>6} {:>8} {:>8} {:>8} {:>8} {:>8} {:>5} {:>7} {:>6} {:>9} {:>7} {:>7} {:>6}",
             "bots",
             "held",
             "conn",
@@ -128,13 +132,14 @@ impl fmt::Display for FindMaxReport {
             "srv %",
             "µs/snap",
             "B/upd",
+            "B/rec",
             "bots %"
         )?;
         for s in &self.steps {
             let t = &s.server.tick_ms;
             writeln!(
                 f,
-                "  {:>6} {:>4} {:>6} {:>5} {:>6} {:>8.1} {:>8.1} {:>8.2} {:>8.2} {:>8.2} {:>5} {:>7.1} {:>6.0} {:>9} {:>7.2} {:>6}",
+                "  {:>6} {:>4} {:>6} {:>5} {:>6} {:>8.1} {:>8.1} {:>8.2} {:>8.2} {:>8.2} {:>5} {:>7.1} {:>6.0} {:>9} {:>7.2} {:>7.2} {:>6}",
                 s.bots,
                 if s.held { "yes" } else { "NO" },
                 s.connected_at_end,
@@ -152,6 +157,7 @@ impl fmt::Display for FindMaxReport {
                     .server_cpu_us_per_player_snapshot
                     .map_or_else(|| "n/a".to_owned(), |us| format!("{us:.2}")),
                 s.bytes_per_entity_update,
+                s.bytes_per_record,
                 s.bots_cpu_percent
                     .map_or_else(|| "n/a".to_owned(), |p| format!("{p:.0}")),
             )?;
