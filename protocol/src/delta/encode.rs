@@ -3,7 +3,8 @@
 use crate::bits::BitWriter;
 use crate::delta::DeltaStats;
 use crate::delta::record::{Reference, diff_mask, write_change, write_entry, write_left};
-use crate::entity::{EntityId, EntityKind};
+use crate::delta::shared::{SharedRecords, Span};
+use crate::entity::{EntityId, EntityKind, EntityState};
 use crate::tuning::MAX_NAME_BYTES;
 use crate::view::{ViewEntry, checksum};
 
@@ -11,11 +12,33 @@ use crate::view::{ViewEntry, checksum};
 #[derive(Debug, Default)]
 pub struct DeltaEncoder {
     bits: BitWriter,
-    /// (skip, (index into current, changed fields) or `None` when the entity
-    /// left), per touched baseline entry.
-    touched: Vec<(u32, Option<(usize, u8)>)>,
+    /// (skip, what became of it), per touched baseline entry.
+    touched: Vec<(u32, Touched)>,
     /// Indexes into current of entities entering the view.
     entered: Vec<usize>,
+}
+
+/// What became of a touched baseline entry.
+#[derive(Debug, Clone, Copy)]
+enum Touched {
+    /// It left the view.
+    Left,
+    /// It changed these fields; the index is into the current view.
+    Changed(usize, u8),
+    /// It changed these fields, and its record is this shared one.
+    Shared(Span, u8),
+}
+
+/// What a viewer's delta may take from its snapshot's [`SharedRecords`].
+#[derive(Debug, Clone, Copy)]
+pub struct SharedView<'a> {
+    /// The records of the snapshot the view is cut from.
+    pub records: &'a SharedRecords,
+    /// For each entity of the view, its index in that snapshot.
+    pub indices: &'a [u32],
+    /// The viewer's own entity, encoded for it alone (its state differs from
+    /// what others see).
+    pub own: EntityId,
 }
 
 /// Where a delta's bits went, for tuning the format and for metrics.
@@ -72,6 +95,23 @@ impl DeltaEncoder {
         current: &[ViewEntry],
         name_of: impl Fn(EntityId) -> Option<&'n str>,
     ) -> EncodedDelta<'_> {
+        self.encode_shared(baseline, tick, current, name_of, None)
+    }
+
+    /// Like [`encode`](Self::encode), but copies the records it can from
+    /// `shared` instead of encoding them again: every entry, and, when the
+    /// baseline is the snapshot the records' changes are against, every
+    /// change, except those of `shared.own`. The payload is the same bits.
+    pub fn encode_shared<'n>(
+        &mut self,
+        baseline: Option<(u32, &[ViewEntry])>,
+        tick: u32,
+        current: &[ViewEntry],
+        name_of: impl Fn(EntityId) -> Option<&'n str>,
+        shared: Option<SharedView<'_>>,
+    ) -> EncodedDelta<'_> {
+        let shared =
+            shared.filter(|s| s.records.tick() == tick && s.indices.len() == current.len());
         let baseline = baseline.and_then(|(base_tick, entities)| {
             let age = tick.wrapping_sub(base_tick);
             u16::try_from(age)
@@ -81,6 +121,13 @@ impl DeltaEncoder {
         });
         let (baseline_age, base) = baseline.unwrap_or((0, &[]));
         let dt = u32::from(baseline_age);
+        let changes = shared
+            .filter(|s| baseline_age > 0 && s.records.base_tick() == Some(tick.wrapping_sub(dt)));
+        let shared_record = |s: Option<SharedView<'_>>, ci: usize, id: EntityId| {
+            s.filter(|s| s.own != id)
+                .and_then(|s| s.records.get(s.indices[ci]))
+                .copied()
+        };
 
         self.touched.clear();
         self.entered.clear();
@@ -91,12 +138,19 @@ impl DeltaEncoder {
             let c = current.get(ci);
             match (b, c) {
                 (Some((bid, bs)), Some((cid, cs))) if bid == cid => {
-                    let mask = diff_mask(&Reference::baseline(*bs, dt, tick), cs);
+                    let (mask, touched) =
+                        match shared_record(changes, ci, *cid).filter(|r| r.in_base) {
+                            Some(r) => (r.mask, Touched::Shared(r.change, r.mask)),
+                            None => {
+                                let mask = diff_mask(&Reference::baseline(*bs, dt, tick), cs);
+                                (mask, Touched::Changed(ci, mask))
+                            }
+                        };
                     if mask == 0 {
                         skip += 1;
                         stats.coasting += u32::from(cs.vx != 0 || cs.vy != 0);
                     } else {
-                        self.touched.push((skip, Some((ci, mask))));
+                        self.touched.push((skip, touched));
                         stats.changed += 1;
                         skip = 0;
                     }
@@ -108,7 +162,7 @@ impl DeltaEncoder {
                     ci += 1;
                 }
                 (Some(_), _) => {
-                    self.touched.push((skip, None));
+                    self.touched.push((skip, Touched::Left));
                     stats.left += 1;
                     skip = 0;
                     bi += 1;
@@ -132,24 +186,32 @@ impl DeltaEncoder {
         w.write_golomb(self.touched.len() as u64, 2);
         profile.header_bits = w.bit_len() as u32;
         let mut base_cursor = 0usize;
-        for &(skip, cur) in &self.touched {
+        for &(skip, touched) in &self.touched {
             let start = w.bit_len();
             base_cursor += skip as usize;
             w.write_golomb(u64::from(skip), 0);
-            match cur {
-                None => {
+            let mask = match touched {
+                Touched::Left => {
                     write_left(w);
                     profile.left_bits += (w.bit_len() - start) as u32;
                     profile.left_count += 1;
+                    base_cursor += 1;
+                    continue;
                 }
-                Some((ci, mask)) => {
+                Touched::Changed(ci, mask) => {
                     let reference = Reference::baseline(base[base_cursor].1, dt, tick);
-                    let cs = &current[ci].1;
-                    write_change(w, &reference, cs, mask);
-                    profile.changed_bits += (w.bit_len() - start) as u32;
-                    profile.changed_by_form[form_of(mask)] += 1;
+                    write_change(w, &reference, &current[ci].1, mask);
+                    mask
                 }
-            }
+                Touched::Shared(span, mask) => {
+                    if let Some(s) = changes {
+                        s.records.copy(span, w);
+                    }
+                    mask
+                }
+            };
+            profile.changed_bits += (w.bit_len() - start) as u32;
+            profile.changed_by_form[form_of(mask)] += 1;
             base_cursor += 1;
         }
         let start = w.bit_len();
@@ -161,12 +223,9 @@ impl DeltaEncoder {
             let (id, s) = &current[ci];
             w.write_golomb(u64::from(id.0) - next_id, 4);
             next_id = u64::from(id.0) + 1;
-            w.write_bits(u32::from(s.kind as u8), 2);
-            write_entry(w, &Reference::entry(s.kind, tick), s);
-            if s.kind == EntityKind::Player {
-                let name = truncate_name(name_of(*id).unwrap_or(""));
-                w.write_golomb(name.len() as u64, 2);
-                w.write_bytes(name.as_bytes());
+            match (shared_record(shared, ci, *id), shared) {
+                (Some(r), Some(s)) => s.records.copy(r.entry, w),
+                _ => write_entry_record(w, tick, s, name_of(*id)),
             }
             profile.entered_by_kind[usize::from(s.kind as u8).min(2)] += 1;
         }
@@ -177,6 +236,23 @@ impl DeltaEncoder {
             stats,
             profile,
         }
+    }
+}
+
+/// Writes the record of an entity entering a view, after its id gap: kind,
+/// mask, fields against a zeroed entity, and a player's name.
+pub(crate) fn write_entry_record(
+    w: &mut BitWriter,
+    tick: u32,
+    s: &EntityState,
+    name: Option<&str>,
+) {
+    w.write_bits(u32::from(s.kind as u8), 2);
+    write_entry(w, &Reference::entry(s.kind, tick), s);
+    if s.kind == EntityKind::Player {
+        let name = truncate_name(name.unwrap_or(""));
+        w.write_golomb(name.len() as u64, 2);
+        w.write_bytes(name.as_bytes());
     }
 }
 

@@ -45,11 +45,13 @@
 mod apply;
 mod encode;
 mod record;
+mod shared;
 
 use thiserror::Error;
 
 pub use apply::{apply_delta, apply_delta_into};
-pub use encode::{DeltaEncoder, DeltaProfile, EncodedDelta, truncate_name};
+pub use encode::{DeltaEncoder, DeltaProfile, EncodedDelta, SharedView, truncate_name};
+pub use shared::SharedRecords;
 
 use crate::bits::BitError;
 

@@ -344,3 +344,119 @@ fn an_extrapolation_outside_i32_that_a_residual_brings_back_decodes() {
     let (view, _) = apply_delta(&held, &delta, &mut Vec::new()).expect("applies");
     assert_eq!(view.entities, vec![(EntityId(3), now)]);
 }
+
+/// A viewer's view of a world: every entity within `half` of its own entity,
+/// with its dash cooldown visible only to itself, plus each one's index in
+/// the world's list.
+fn view_of(world: &[ViewEntry], own: EntityId, half: i32) -> (Vec<ViewEntry>, Vec<u32>) {
+    let Some(me) = world.iter().find(|(id, _)| *id == own).map(|(_, s)| *s) else {
+        return (Vec::new(), Vec::new());
+    };
+    let mut view = Vec::new();
+    let mut indices = Vec::new();
+    for (i, (id, s)) in world.iter().enumerate() {
+        if (s.x - me.x).abs() <= half && (s.y - me.y).abs() <= half {
+            let dash_cooldown = if *id == own { s.dash_cooldown } else { 0 };
+            view.push((
+                *id,
+                EntityState {
+                    dash_cooldown,
+                    ..*s
+                },
+            ));
+            indices.push(i as u32);
+        }
+    }
+    (view, indices)
+}
+
+#[test]
+fn shared_records_give_each_viewer_the_bits_of_its_own_encoding() {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut next_id = 0;
+    let mut world = evolve(&mut rng, &[], 0, &mut next_id);
+    for _ in 0..40 {
+        world.extend(evolve(&mut rng, &[], 0, &mut next_id));
+    }
+    let viewers: Vec<EntityId> = world.iter().step_by(4).map(|(id, _)| *id).collect();
+    // Per viewer: its baseline (tick, view); `None` before its first delta.
+    let mut baselines: Vec<Option<(u32, Vec<ViewEntry>)>> = vec![None; viewers.len()];
+    let mut previous: Option<(u32, Vec<ViewEntry>)> = None;
+    let (mut plain, mut sharing) = (DeltaEncoder::new(), DeltaEncoder::new());
+    let (mut copied, mut total) = (0, 0);
+    let mut tick = 10;
+    for step in 0..60 {
+        let world_view: Vec<ViewEntry> = world
+            .iter()
+            .map(|(id, s)| {
+                (
+                    *id,
+                    EntityState {
+                        dash_cooldown: 0,
+                        ..*s
+                    },
+                )
+            })
+            .collect();
+        let base = previous.as_ref().map(|(t, e)| (*t, e.as_slice()));
+        let records = SharedRecords::build(base, tick, &world_view, name_for);
+        assert_eq!(records.len(), world.len());
+        for (v, &own) in viewers.iter().enumerate() {
+            // Now and then a viewer skips a snapshot, or starts over from a full one.
+            if rng.below(8) == 0 {
+                continue;
+            }
+            if rng.below(20) == 0 {
+                baselines[v] = None;
+            }
+            let (view, indices) = view_of(&world, own, 20_000);
+            let baseline = baselines[v].as_ref().map(|(t, e)| (*t, e.as_slice()));
+            let expected = plain.encode(baseline, tick, &view, name_for);
+            let (expected_bytes, expected_stats, expected_profile) =
+                (expected.payload.to_vec(), expected.stats, expected.profile);
+            let shared = SharedView {
+                records: &records,
+                indices: &indices,
+                own,
+            };
+            let got = sharing.encode_shared(baseline, tick, &view, name_for, Some(shared));
+            assert_eq!(
+                got.payload,
+                expected_bytes.as_slice(),
+                "step {step} viewer {v}"
+            );
+            assert_eq!(got.stats, expected_stats);
+            assert_eq!(got.profile, expected_profile);
+            total += 1;
+            copied += usize::from(baseline.is_some_and(|(t, _)| Some(t) == records.base_tick()));
+            baselines[v] = Some((tick, view));
+        }
+        previous = Some((tick, world_view));
+        let dt = 1 + rng.below(3) as i32;
+        tick += dt as u32;
+        world = evolve(&mut rng, &world, dt, &mut next_id);
+    }
+    // Most deltas were against the previous snapshot, so the shared change
+    // records were in play, not only the entries.
+    assert!(copied * 2 > total, "{copied} of {total}");
+}
+
+#[test]
+fn records_of_another_tick_are_not_used() {
+    let mut rng = Rng(7);
+    let mut next_id = 0;
+    let world = evolve(&mut rng, &[], 0, &mut next_id);
+    let records = SharedRecords::build(None, 5, &world, name_for);
+    let indices: Vec<u32> = (0..world.len() as u32).collect();
+    let shared = SharedView {
+        records: &records,
+        indices: &indices,
+        own: EntityId(u32::MAX),
+    };
+    let mut encoder = DeltaEncoder::new();
+    let plain = encoder.encode(None, 6, &world, name_for).payload.to_vec();
+    // Entry records hold respawn ticks relative to their own tick, so records
+    // made for tick 5 would be wrong at tick 6: the encoder must encode itself.
+    let got = encoder.encode_shared(None, 6, &world, name_for, Some(shared));
+    assert_eq!(got.payload, plain.as_slice());
+}

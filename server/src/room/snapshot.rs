@@ -1,10 +1,11 @@
 //! The immutable snapshot a room publishes, and each client's view of it.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::body::Bytes;
 use tickwire_protocol::EntityId;
+use tickwire_protocol::delta::SharedRecords;
 use tickwire_protocol::view::ViewEntry;
 
 use super::grid::Grid;
@@ -37,8 +38,15 @@ pub struct PlayerInfo {
 pub struct Snapshot {
     /// The tick.
     pub tick: u32,
-    /// Every entity, sorted by id, with `dash_cooldown` zeroed.
-    pub entities: Vec<ViewEntry>,
+    /// Every entity, sorted by id, with `dash_cooldown` zeroed. Shared with
+    /// the next snapshot, whose change records are against it.
+    pub entities: Arc<Vec<ViewEntry>>,
+    /// The previous snapshot's tick and entities: what most sessions' baselines
+    /// are cut from.
+    pub previous: Option<(u32, Arc<Vec<ViewEntry>>)>,
+    /// Every entity's change record (against `previous`) and entry record,
+    /// encoded by the first session that needs them and copied by all.
+    pub records: OnceLock<SharedRecords>,
     /// Spatial index over `entities`.
     pub grid: Grid,
     /// Players by id.
@@ -49,13 +57,15 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// Fills `out` with the entities within `half` (width, height) of `player`,
-    /// sorted by id, and returns the player's last applied input. `None` if the
-    /// player is not in this snapshot.
+    /// sorted by id, and `indices` with their indices in [`Self::entities`];
+    /// returns the player's last applied input. `None` if the player is not in
+    /// this snapshot.
     pub fn view_for(
         &self,
         player: EntityId,
         half: (i32, i32),
         out: &mut Vec<ViewEntry>,
+        indices: &mut Vec<u32>,
     ) -> Option<u32> {
         let info = self.players.get(&player)?;
         let me = &self.entities[info.index as usize].1;
@@ -75,7 +85,11 @@ impl Snapshot {
                 }
             }
             out.clear();
-            marked.drain(|i| out.push(self.entities[i as usize]));
+            indices.clear();
+            marked.drain(|i| {
+                out.push(self.entities[i as usize]);
+                indices.push(i);
+            });
         });
         if let Ok(mine) = out.binary_search_by_key(&player, |(id, _)| *id) {
             out[mine].1.dash_cooldown = info.dash_cooldown;
@@ -86,6 +100,14 @@ impl Snapshot {
     /// The name of a player in this snapshot.
     pub fn name_of(&self, id: EntityId) -> Option<&str> {
         self.players.get(&id).map(|p| &*p.name)
+    }
+
+    /// The shared records of this snapshot, encoded on first use.
+    pub fn records(&self) -> &SharedRecords {
+        self.records.get_or_init(|| {
+            let base = self.previous.as_ref().map(|(t, e)| (*t, e.as_slice()));
+            SharedRecords::build(base, self.tick, &self.entities, |id| self.name_of(id))
+        })
     }
 }
 
@@ -134,10 +156,11 @@ mod tests {
         grid.rebuild(&points);
         Snapshot {
             tick: 9,
-            entities,
+            entities: Arc::new(entities),
             grid,
             players,
             leaderboard: None,
+            ..Snapshot::default()
         }
     }
 
@@ -148,13 +171,13 @@ mod tests {
             width: 20_000,
             height: 15_000,
         };
-        let mut out = Vec::new();
+        let (mut out, mut indices) = (Vec::new(), Vec::new());
         for _ in 0..20 {
             let n = rng.random_range(1..600);
             let snap = random_snapshot(&mut rng, arena, n);
             let half = (rng.random_range(0..6000), rng.random_range(0..6000));
             for (&player, info) in &snap.players {
-                let seq = snap.view_for(player, half, &mut out);
+                let seq = snap.view_for(player, half, &mut out, &mut indices);
                 assert_eq!(seq, Some(info.last_input_seq));
                 let me = snap.entities[info.index as usize].1;
                 let expected: Vec<ViewEntry> = snap
@@ -169,9 +192,18 @@ mod tests {
                     })
                     .collect();
                 assert_eq!(out, expected);
+                let at_indices: Vec<EntityId> = indices
+                    .iter()
+                    .map(|&i| snap.entities[i as usize].0)
+                    .collect();
+                let ids: Vec<EntityId> = out.iter().map(|(id, _)| *id).collect();
+                assert_eq!(at_indices, ids);
             }
         }
         let snap = random_snapshot(&mut rng, arena, 10);
-        assert_eq!(snap.view_for(EntityId(u32::MAX), (10, 10), &mut out), None);
+        assert_eq!(
+            snap.view_for(EntityId(u32::MAX), (10, 10), &mut out, &mut indices),
+            None
+        );
     }
 }

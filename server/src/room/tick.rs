@@ -57,7 +57,7 @@ pub fn spawn_room(
     mut shutdown: watch::Receiver<bool>,
 ) -> (RoomHandle, JoinHandle<()>) {
     let (commands, mut inbox) = mpsc::channel(config.room_queue);
-    let world = World::new(
+    let mut world = World::new(
         config.arena(),
         config.orbs,
         config.max_queued_inputs,

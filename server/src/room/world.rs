@@ -1,13 +1,14 @@
 //! The room's world: every entity, owned by the room task alone.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use slotmap::{SlotMap, new_key_type};
 use tickwire_protocol::sim::Arena;
 use tickwire_protocol::tuning::{MAX_HEALTH, PLAYER_RADIUS};
+use tickwire_protocol::view::ViewEntry;
 use tickwire_protocol::{EntityId, EntityKind, EntityState, InputFrame, ResumeToken};
 
 use super::grid::Grid;
@@ -100,6 +101,9 @@ pub struct World {
     players: usize,
     /// Scratch space reused by the rules each tick.
     pub(super) scratch: Scratch,
+    /// The last snapshot's tick and entities, which the next one's change
+    /// records are encoded against.
+    last_snapshot: Option<(u32, Arc<Vec<ViewEntry>>)>,
 }
 
 /// Buffers the tick reuses so that it does not allocate in steady state.
@@ -128,6 +132,7 @@ impl World {
                 grid: Grid::new(arena, 128 * 16),
                 ..Default::default()
             },
+            last_snapshot: None,
         };
         for _ in 0..orbs {
             let (x, y) = w.random_position(PLAYER_RADIUS);
@@ -271,8 +276,9 @@ impl World {
         Some(ahead)
     }
 
-    /// The immutable snapshot of this tick.
-    pub fn snapshot(&self, leaderboard: Option<(u32, axum::body::Bytes)>) -> Snapshot {
+    /// The immutable snapshot of this tick. It keeps the previous snapshot's
+    /// entities, against which its shared change records are encoded.
+    pub fn snapshot(&mut self, leaderboard: Option<(u32, axum::body::Bytes)>) -> Snapshot {
         let mut entities: Vec<_> = self
             .entities
             .values()
@@ -305,9 +311,16 @@ impl World {
         let mut grid = Grid::new(self.arena, SNAPSHOT_CELL);
         let points: Vec<(i32, i32)> = entities.iter().map(|(_, s)| (s.x, s.y)).collect();
         grid.rebuild(&points);
+        let entities = Arc::new(entities);
+        let previous = self
+            .last_snapshot
+            .replace((self.tick, entities.clone()))
+            .filter(|(tick, _)| *tick != self.tick);
         Snapshot {
             tick: self.tick,
             entities,
+            previous,
+            records: OnceLock::new(),
             grid,
             players,
             leaderboard,

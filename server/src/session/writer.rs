@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use axum::body::Bytes;
 use tickwire_protocol::EntityId;
 use tickwire_protocol::codec;
-use tickwire_protocol::delta::{DeltaEncoder, DeltaProfile};
+use tickwire_protocol::delta::{DeltaEncoder, DeltaProfile, SharedView};
 use tickwire_protocol::message::{Delta, ServerMessage};
 use tickwire_protocol::view::ViewEntry;
 use tokio_util::bytes::BytesMut;
@@ -30,6 +30,8 @@ struct Scratch {
     encoder: DeltaEncoder,
     /// The view being encoded.
     view: Vec<ViewEntry>,
+    /// The index in the snapshot of each entity of `view`.
+    indices: Vec<u32>,
     /// The payload, owned as the `Delta` message wants it (given back after encoding).
     payload: Vec<u8>,
     /// The encoded message.
@@ -70,11 +72,21 @@ impl DeltaWriter {
     /// Also returns the last input of this player that the snapshot reflects.
     pub fn write(&mut self, snap: &Snapshot) -> Option<(Bytes, DeltaProfile, u32)> {
         SCRATCH.with_borrow_mut(|s| {
-            let last_input_seq = snap.view_for(self.player, self.half_view, &mut s.view)?;
+            let last_input_seq =
+                snap.view_for(self.player, self.half_view, &mut s.view, &mut s.indices)?;
             let baseline = self.baseline_tick.map(|t| (t, self.baseline.as_slice()));
-            let enc = s
-                .encoder
-                .encode(baseline, snap.tick, &s.view, |id| snap.name_of(id));
+            let shared = SharedView {
+                records: snap.records(),
+                indices: &s.indices,
+                own: self.player,
+            };
+            let enc = s.encoder.encode_shared(
+                baseline,
+                snap.tick,
+                &s.view,
+                |id| snap.name_of(id),
+                Some(shared),
+            );
             let profile = enc.profile;
             s.payload.clear();
             s.payload.extend_from_slice(enc.payload);
@@ -150,7 +162,7 @@ mod tests {
             .collect();
         let mut clients = vec![View::default(); players.len()];
         let mut names = Vec::new();
-        let mut expected = Vec::new();
+        let (mut expected, mut indices) = (Vec::new(), Vec::new());
         for tick in 0..120u32 {
             for &(key, _) in &players {
                 let frame = InputFrame {
@@ -172,7 +184,7 @@ mod tests {
                 };
                 assert_eq!(delta.baseline_age == 0, tick == 0 || (tick == 60 && i == 0));
                 let (view, _) = apply_delta(&clients[i], &delta, &mut names).expect("applies");
-                snap.view_for(players[i].1, half, &mut expected);
+                snap.view_for(players[i].1, half, &mut expected, &mut indices);
                 assert_eq!(view.entities, expected);
                 let n = expected.len();
                 assert!(writer.baseline.capacity() <= 2 * (n + n / 8 + 4));
