@@ -1,11 +1,13 @@
 //! A room: one match, one world, one tick loop.
 //!
 //! Sessions talk to a room only through its [`RoomHandle`]: commands go in on a
-//! bounded channel, snapshots come out on a `watch` channel (latest wins). The
+//! bounded channel, snapshots come out on `watch` channels (latest wins), one
+//! per phase of sessions, staggered over the ticks (see [`phases`]). The
 //! room task alone owns the [`World`].
 
 mod grid;
 mod membership;
+mod phases;
 mod relay;
 mod rules;
 mod snapshot;
@@ -21,6 +23,7 @@ use tickwire_protocol::{EntityId, InputFrame, ResumeToken, RoomId};
 use tokio::sync::{mpsc, oneshot, watch};
 
 pub use grid::Grid;
+pub use phases::PhaseReceivers;
 pub use snapshot::{PlayerInfo, Snapshot};
 pub use tick::{TickStats, spawn_room};
 pub use world::{EntityKey, World};
@@ -115,8 +118,9 @@ pub struct RoomHandle {
     pub created: Instant,
     /// Commands into the room.
     pub commands: mpsc::Sender<RoomCommand>,
-    /// The latest snapshot.
-    pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    /// The latest snapshot of each phase of sessions; [`PhaseReceivers::subscribe`]
+    /// deals a new session into one.
+    pub snapshots: PhaseReceivers,
     /// The latest tick timing figures.
     pub stats: watch::Receiver<TickStats>,
     occupancy: Arc<AtomicUsize>,

@@ -5,7 +5,8 @@
 //! the other runtime's shared queue, and often a futex call to unpark a
 //! worker) inside the tick's time budget. Instead the tick loop publishes to a
 //! single relay task on the sessions' runtime, which republishes there: the
-//! tick pays for one wake-up, and the fan-out runs where the sessions do.
+//! tick pays for one wake-up, and the fan-out runs where the sessions do. The
+//! relay also encodes the snapshot's shared delta records before it wakes them.
 
 use std::sync::Arc;
 
@@ -25,6 +26,9 @@ pub fn spawn_relay(
     runtime.spawn(async move {
         while tick_rx.changed().await.is_ok() {
             let snapshot = tick_rx.borrow_and_update().clone();
+            // The shared delta records, encoded here once before the sessions
+            // wake, so that none of them waits on another's encoding.
+            snapshot.records();
             session_tx.send_replace(snapshot);
         }
     });

@@ -14,9 +14,9 @@ use tokio::time::MissedTickBehavior;
 use tracing::{Instrument, error, info, info_span, warn};
 
 use super::membership::Membership;
-use super::relay::spawn_relay;
+use super::phases::{PhaseSenders, spawn_phases};
 use super::world::World;
-use super::{RoomCommand, RoomHandle, Snapshot};
+use super::{RoomCommand, RoomHandle};
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
 
@@ -57,13 +57,16 @@ pub fn spawn_room(
     mut shutdown: watch::Receiver<bool>,
 ) -> (RoomHandle, JoinHandle<()>) {
     let (commands, mut inbox) = mpsc::channel(config.room_queue);
-    let mut world = World::new(
+    let world = World::new(
         config.arena(),
         config.orbs,
         config.max_queued_inputs,
         rand::random(),
     );
-    let (snap_tx, snapshots) = spawn_relay(sessions_runtime, Arc::new(world.snapshot(None)));
+    let (mut snap_tx, snapshots) =
+        spawn_phases(sessions_runtime, config.snapshot_interval_ticks(), || {
+            world.snapshot(None, None)
+        });
     let (stats_tx, stats) = watch::channel(TickStats::default());
     let occupancy = Arc::new(AtomicUsize::new(0));
     let handle = RoomHandle {
@@ -102,7 +105,7 @@ pub fn spawn_room(
                     }
                 }
             }
-            room.run_tick(&mut inbox, &snap_tx, &stats_tx);
+            room.run_tick(&mut inbox, &mut snap_tx, &stats_tx);
             occupancy.store(room.world.player_count(), Ordering::Relaxed);
             empty_ticks = if room.world.player_count() == 0 {
                 empty_ticks + 1
@@ -168,7 +171,7 @@ impl RoomLoop {
     fn run_tick(
         &mut self,
         inbox: &mut mpsc::Receiver<RoomCommand>,
-        snapshots: &watch::Sender<Arc<Snapshot>>,
+        snapshots: &mut PhaseSenders,
         stats: &watch::Sender<TickStats>,
     ) {
         let started = Instant::now();
@@ -184,9 +187,11 @@ impl RoomLoop {
         if tick.is_multiple_of(LEADERBOARD_TICKS) || self.leaderboard.is_none() {
             self.leaderboard = Some((tick, self.encode_leaderboard()));
         }
-        if tick.is_multiple_of(u32::from(self.config.snapshot_interval_ticks())) {
-            snapshots.send_replace(Arc::new(self.world.snapshot(self.leaderboard.clone())));
-        }
+        // Every tick, to one phase of the sessions in turn (see `phases`).
+        let (world, leaderboard) = (&self.world, &self.leaderboard);
+        snapshots.publish(tick, |previous| {
+            world.snapshot(leaderboard.clone(), previous)
+        });
         self.record(started.elapsed(), stats);
     }
 

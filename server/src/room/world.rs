@@ -101,9 +101,6 @@ pub struct World {
     players: usize,
     /// Scratch space reused by the rules each tick.
     pub(super) scratch: Scratch,
-    /// The last snapshot's tick and entities, which the next one's change
-    /// records are encoded against.
-    last_snapshot: Option<(u32, Arc<Vec<ViewEntry>>)>,
 }
 
 /// Buffers the tick reuses so that it does not allocate in steady state.
@@ -132,7 +129,6 @@ impl World {
                 grid: Grid::new(arena, 128 * 16),
                 ..Default::default()
             },
-            last_snapshot: None,
         };
         for _ in 0..orbs {
             let (x, y) = w.random_position(PLAYER_RADIUS);
@@ -276,9 +272,14 @@ impl World {
         Some(ahead)
     }
 
-    /// The immutable snapshot of this tick. It keeps the previous snapshot's
-    /// entities, against which its shared change records are encoded.
-    pub fn snapshot(&mut self, leaderboard: Option<(u32, axum::body::Bytes)>) -> Snapshot {
+    /// The immutable snapshot of this tick. `previous` is the snapshot most of
+    /// its sessions' baselines are (see [`super::phases`]): its shared change
+    /// records are encoded against that one.
+    pub fn snapshot(
+        &self,
+        leaderboard: Option<(u32, axum::body::Bytes)>,
+        previous: Option<(u32, Arc<Vec<ViewEntry>>)>,
+    ) -> Snapshot {
         let mut entities: Vec<_> = self
             .entities
             .values()
@@ -311,14 +312,9 @@ impl World {
         let mut grid = Grid::new(self.arena, SNAPSHOT_CELL);
         let points: Vec<(i32, i32)> = entities.iter().map(|(_, s)| (s.x, s.y)).collect();
         grid.rebuild(&points);
-        let entities = Arc::new(entities);
-        let previous = self
-            .last_snapshot
-            .replace((self.tick, entities.clone()))
-            .filter(|(tick, _)| *tick != self.tick);
         Snapshot {
             tick: self.tick,
-            entities,
+            entities: Arc::new(entities),
             previous,
             records: OnceLock::new(),
             grid,

@@ -211,7 +211,7 @@ impl Session {
         // waiters (a lock shared by every session) on every message.
         let mut shutdown = self.shutdown.clone();
         let stopping = shutdown.changed();
-        let next_snapshot = next_change(self.room.snapshots.clone());
+        let next_snapshot = next_change(self.room.snapshots.subscribe());
         tokio::pin!(stopping, next_snapshot);
         loop {
             let due = self

@@ -163,6 +163,7 @@ mod tests {
         let mut clients = vec![View::default(); players.len()];
         let mut names = Vec::new();
         let (mut expected, mut indices) = (Vec::new(), Vec::new());
+        let mut previous = None;
         for tick in 0..120u32 {
             for &(key, _) in &players {
                 let frame = InputFrame {
@@ -172,7 +173,10 @@ mod tests {
                 world.queue_inputs(key, tick + 1, &[frame]);
             }
             world.step();
-            let snap = world.snapshot(None);
+            // Shared records against the previous snapshot, which is every
+            // writer's baseline but writer 0's just after its reset.
+            let snap = world.snapshot(None, previous.take());
+            previous = Some((snap.tick, snap.entities.clone()));
             if tick == 60 {
                 writers[0].reset();
             }
