@@ -64,6 +64,13 @@ pub struct ReasonLabel {
     pub reason: &'static str,
 }
 
+/// How an attempt came out, as a metric label.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    /// A short machine-readable outcome.
+    pub outcome: &'static str,
+}
+
 /// Which part of a delta, or which kind of entity update, as a metric label.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PartLabel {
@@ -101,6 +108,9 @@ pub struct Metrics {
     pub inputs_dropped: Counter,
     /// Snapshots not sent to clients that had gone silent (see `ServerConfig::pause_silent_after`).
     pub deltas_withheld: Counter,
+    /// Sessions that asked to move to the snapshot phase where their inputs
+    /// land, by outcome ("moved", or "full": that phase had no room).
+    pub phase_moves: Family<OutcomeLabel, Counter>,
     /// Server-added input latency, seconds, by stage: from receipt to the tick
     /// that applies the input ("applied"), and to the delta that reports it written ("sent").
     pub input_latency: Family<PartLabel, Histogram, fn() -> Histogram>,
@@ -146,6 +156,7 @@ impl Metrics {
             disconnects: Family::default(),
             inputs_dropped: Counter::default(),
             deltas_withheld: Counter::default(),
+            phase_moves: Family::default(),
             input_latency: Family::new_with_constructor(|| Histogram::new(latency_buckets())),
             delta_bits: Family::default(),
             entity_updates: Family::default(),
@@ -214,6 +225,11 @@ impl Metrics {
             "deltas_withheld",
             "Snapshots not sent to clients silent for longer than the pause threshold",
             m.deltas_withheld.clone(),
+        );
+        registry.register(
+            "phase_moves",
+            "Sessions moved to the snapshot phase where their input batches land, by outcome",
+            m.phase_moves.clone(),
         );
         registry.register(
             "delta_bits",

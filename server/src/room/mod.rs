@@ -23,7 +23,7 @@ use tickwire_protocol::{EntityId, InputFrame, ResumeToken, RoomId};
 use tokio::sync::{mpsc, oneshot, watch};
 
 pub use grid::Grid;
-pub use phases::PhaseReceivers;
+pub use phases::{PhaseReceivers, PhaseSeat};
 pub use snapshot::{PlayerInfo, Snapshot};
 pub use tick::{TickStats, spawn_room};
 pub use world::{EntityKey, World};

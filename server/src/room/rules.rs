@@ -36,6 +36,10 @@ impl World {
             p.input_credit = p.next_tick_credit();
             let count = p.input_credit.min(p.inputs.len() as u32);
             p.input_credit -= count;
+            if count > 0 && !p.applied_last_tick {
+                p.batch_tick = self.tick;
+            }
+            p.applied_last_tick = count > 0;
             if e.state.health == 0 {
                 // Dead players' inputs are consumed, not applied.
                 if let Some((seq, _)) = p.inputs.drain(..count as usize).next_back() {
@@ -363,6 +367,40 @@ mod tests {
         let data = player(&mut w, p);
         assert_eq!(data.inputs.len(), 16);
         assert_eq!(data.inputs.back().map(|(s, _)| *s), Some(46));
+    }
+
+    #[test]
+    fn batch_tick_marks_where_each_batch_of_inputs_lands() {
+        let mut w = world();
+        let (p, _) = w.add_player(Arc::from("a"), Default::default());
+        let frame = InputFrame::new(0, 0);
+        let mut seq = 0;
+        let mut batch = |w: &mut World, n: u32| {
+            let frames = vec![frame; n as usize];
+            w.queue_inputs(p, seq + 1, &frames);
+            seq += n;
+        };
+        // Three inputs every third tick (after three ticks of credit): each
+        // batch lands whole at the tick after it.
+        for _ in 0..3 {
+            w.step();
+        }
+        for _ in 0..4 {
+            batch(&mut w, 3);
+            w.step();
+            let landed = w.tick();
+            assert_eq!(player(&mut w, p).batch_tick, landed);
+            w.step();
+            w.step();
+            assert_eq!(player(&mut w, p).batch_tick, landed, "no new batch");
+        }
+        // One input every tick: one run of inputs, landed at its first tick.
+        let first = w.tick() + 1;
+        for _ in 0..10 {
+            batch(&mut w, 1);
+            w.step();
+        }
+        assert_eq!(player(&mut w, p).batch_tick, first);
     }
 
     fn player(w: &mut World, p: EntityKey) -> &PlayerData {

@@ -27,6 +27,8 @@ pub struct PlayerInfo {
     pub index: u32,
     /// Last input of this player the room applied.
     pub last_input_seq: u32,
+    /// When this player's latest batch of inputs landed ([`crate::room::world::PlayerData::batch_tick`]).
+    pub batch_tick: u32,
     /// Dash cooldown, which only the player itself is sent.
     pub dash_cooldown: u8,
     /// Display name.
@@ -97,6 +99,12 @@ impl Snapshot {
         Some(info.last_input_seq)
     }
 
+    /// The tick at which `player`'s latest batch of inputs was applied
+    /// (see [`PlayerInfo::batch_tick`]), if the player is in this snapshot.
+    pub fn batch_tick_of(&self, player: EntityId) -> Option<u32> {
+        self.players.get(&player).map(|p| p.batch_tick)
+    }
+
     /// The name of a player in this snapshot.
     pub fn name_of(&self, id: EntityId) -> Option<&str> {
         self.players.get(&id).map(|p| &*p.name)
@@ -145,6 +153,7 @@ mod tests {
                 let info = PlayerInfo {
                     index: i as u32,
                     last_input_seq: i as u32 * 7,
+                    batch_tick: 0,
                     dash_cooldown: (i % 5) as u8 + 1,
                     name: Arc::from("p"),
                 };

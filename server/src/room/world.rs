@@ -67,6 +67,12 @@ pub struct PlayerData {
     pub resume_token: ResumeToken,
     /// While no connection controls the player: the tick at which it leaves for good.
     pub detached_until: Option<u32>,
+    /// The last tick at which inputs were applied after a tick with none: when
+    /// the latest batch of a client that sends several inputs per message
+    /// landed (see [`super::phases`]).
+    pub batch_tick: u32,
+    /// Whether any input was applied at the last tick.
+    pub applied_last_tick: bool,
 }
 
 impl PlayerData {
@@ -196,6 +202,8 @@ impl World {
             generation: 0,
             resume_token,
             detached_until: None,
+            batch_tick: 0,
+            applied_last_tick: false,
         };
         self.players += 1;
         self.spawn(state, Role::Player(Box::new(data)))
@@ -303,6 +311,7 @@ impl World {
                 let info = PlayerInfo {
                     index,
                     last_input_seq: p.last_seq,
+                    batch_tick: p.batch_tick,
                     dash_cooldown: e.state.dash_cooldown,
                     name: p.name.clone(),
                 };

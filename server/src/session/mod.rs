@@ -8,6 +8,7 @@
 //! ends only this session, with a close code and a reason. Heartbeats (pings,
 //! and the idle check) ride on snapshots rather than a timer per session.
 
+mod align;
 mod close;
 mod handshake;
 mod limits;
@@ -27,6 +28,7 @@ use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until, timeout};
 use tracing::{debug, info, warn};
 
+use align::PhaseAligner;
 pub use close::*;
 use limits::{InputLimiter, Verdict};
 use tally::Tally;
@@ -35,8 +37,8 @@ use writer::DeltaWriter;
 use crate::config::ServerConfig;
 use crate::link::DelayLine;
 use crate::lobby::Lobby;
-use crate::metrics::Metrics;
-use crate::room::{Joined, PlayerGuard, RoomCommand, RoomHandle, Snapshot};
+use crate::metrics::{Metrics, OutcomeLabel};
+use crate::room::{Joined, PhaseSeat, PlayerGuard, RoomCommand, RoomHandle, Snapshot};
 
 /// Input messages tracked for the latency metric; older ones are forgotten.
 const MAX_TRACKED_INPUTS: usize = 32;
@@ -168,6 +170,8 @@ struct Session {
     deltas: u32,
     inbound: DelayLine<Message>,
     outbound: DelayLine<Bytes>,
+    /// When to move to the phase where this client's input batches land.
+    aligner: PhaseAligner,
 }
 
 impl Session {
@@ -198,6 +202,7 @@ impl Session {
             config,
             leaderboard_tick: 0,
             pending_inputs: std::collections::VecDeque::new(),
+            aligner: PhaseAligner::default(),
         }
     }
 
@@ -211,7 +216,8 @@ impl Session {
         // waiters (a lock shared by every session) on every message.
         let mut shutdown = self.shutdown.clone();
         let stopping = shutdown.changed();
-        let next_snapshot = next_change(self.room.snapshots.subscribe());
+        let (snapshots, mut seat) = self.room.snapshots.subscribe();
+        let next_snapshot = next_change(snapshots);
         tokio::pin!(stopping, next_snapshot);
         loop {
             let due = self
@@ -239,6 +245,7 @@ impl Session {
                 (snapshots, changed) = &mut next_snapshot => match changed {
                     Err(_) => Err(Ending::close(GOING_AWAY, "room closed")),
                     Ok(snap) => {
+                        let snapshots = self.realign(&snap, &mut seat).unwrap_or(snapshots);
                         next_snapshot.set(next_change(snapshots));
                         self.on_snapshot(&snap).await
                     }
@@ -249,6 +256,31 @@ impl Session {
                 return ending;
             }
         }
+    }
+
+    /// The receiver of the phase this session moves to, if `snap` shows that
+    /// its client's input batches keep landing in another phase (see
+    /// [`crate::room::PhaseReceivers`]) and that phase has room.
+    fn realign(
+        &mut self,
+        snap: &Snapshot,
+        seat: &mut PhaseSeat,
+    ) -> Option<watch::Receiver<Arc<Snapshot>>> {
+        let phases = &self.room.snapshots;
+        if phases.len() < 2 {
+            return None;
+        }
+        let batch_tick = snap.batch_tick_of(self.joined.id)?;
+        let phase = self
+            .aligner
+            .observe(snap.tick, batch_tick, seat.phase(), phases.len())?;
+        let moved = phases.move_to(seat, phase, snap.tick);
+        let outcome = if moved.is_some() { "moved" } else { "full" };
+        self.metrics
+            .phase_moves
+            .get_or_create(&OutcomeLabel { outcome })
+            .inc();
+        moved
     }
 
     /// Pings the client, and closes a connection silent for `silent`, if that
