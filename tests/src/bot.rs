@@ -39,6 +39,8 @@ const CLOSE_INVALID_DATA: u16 = 1007;
 /// Mixed into a bot's seed for its connection-dropping dice, so that they
 /// leave its behaviour's random choices as they are.
 const DROP_SEED_SALT: u64 = 0x9e37_79b9_7f4a_7c15;
+/// Mixed into a bot's seed for the offset of its input clock.
+const INPUT_PHASE_SEED_SALT: u64 = 0xc2b2_ae3d_27d4_eb4f;
 
 /// How to run one bot.
 #[derive(Debug, Clone)]
@@ -407,7 +409,17 @@ impl Bot {
         link.tick_rate = u32::from(w.tick_rate.max(1));
         if self.config.behavior.sends_inputs() {
             let wake = f64::from(self.config.inputs_per_wake()) / f64::from(link.tick_rate);
-            let mut ticker = tokio::time::interval(Duration::from_secs_f64(wake));
+            // A real client's input clock has no relation to the server's
+            // ticks. Starting every bot's at its Welcome, which a session
+            // sends just after a tick, would lock them all to land just after
+            // ticks (waiting a whole tick, and arriving together with the
+            // deltas of that tick): each bot starts at its own offset instead.
+            let offset = SmallRng::seed_from_u64(self.config.seed ^ INPUT_PHASE_SEED_SALT)
+                .random_range(0.0..wake);
+            let mut ticker = tokio::time::interval_at(
+                Instant::now() + Duration::from_secs_f64(offset),
+                Duration::from_secs_f64(wake),
+            );
             ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
             link.ticker = Some(ticker);
             link.ticks_origin = link.conn.last_message_at();

@@ -84,9 +84,23 @@ impl Scrape {
     /// The buckets of histogram `name` (its `name_bucket` samples), or
     /// `None` when it has none or they are not a valid cumulative histogram.
     pub fn histogram(&self, name: &str) -> Option<Buckets> {
+        self.buckets(name, |_| true)
+    }
+
+    /// The buckets of the series of histogram family `name` whose label
+    /// `label` is `value` (e.g. `part="sent"`), as [`Self::histogram`].
+    pub fn histogram_where(&self, name: &str, label: &str, value: &str) -> Option<Buckets> {
+        self.buckets(name, |s| s.label(label) == Some(value))
+    }
+
+    fn buckets(&self, name: &str, wanted: impl Fn(&Sample) -> bool) -> Option<Buckets> {
         let bucket = format!("{name}_bucket");
         let mut bounds = Vec::new();
-        for s in self.samples.iter().filter(|s| s.name == bucket) {
+        for s in self
+            .samples
+            .iter()
+            .filter(|s| s.name == bucket && wanted(s))
+        {
             let le = parse_value(s.label("le")?).ok()?;
             if !(s.value >= 0.0 && s.value.is_finite()) {
                 return None;
@@ -290,6 +304,24 @@ tickwire_disconnects_total{kind="x",reason="idle \"timeout\""} 5 1700000000
             .expect("histogram");
         assert_eq!(h.count(), 100);
         assert!(s.histogram("tickwire_players_connected").is_none());
+    }
+
+    #[test]
+    fn a_labelled_histogram_is_read_one_series_at_a_time() {
+        let s = Scrape::parse(
+            "lat_bucket{le=\"0.01\",part=\"a\"} 1\n\
+             lat_bucket{le=\"+Inf\",part=\"a\"} 3\n\
+             lat_bucket{le=\"0.01\",part=\"b\"} 7\n\
+             lat_bucket{le=\"+Inf\",part=\"b\"} 7\n",
+        )
+        .expect("parses");
+        let a = s.histogram_where("lat", "part", "a").expect("series a");
+        let b = s.histogram_where("lat", "part", "b").expect("series b");
+        assert_eq!((a.count(), a.quantile(0.5)), (3, Some(0.01)));
+        assert_eq!((b.count(), b.quantile(1.0)), (7, Some(0.01)));
+        assert!(s.histogram_where("lat", "part", "c").is_none());
+        // Both series at once are not one histogram.
+        assert!(s.histogram("lat").is_none());
     }
 
     #[test]

@@ -23,6 +23,7 @@ const CPU_SECONDS: &str = "tickwire_process_cpu_seconds";
 const SNAPSHOTS_SENT: &str = "tickwire_snapshots_sent_total";
 const PLAYERS: &str = "tickwire_players_connected";
 const DISCONNECTS: &str = "tickwire_disconnects_total";
+const INPUT_LATENCY: &str = "tickwire_input_latency_seconds";
 
 /// Why the server's figures could not be read.
 #[derive(Debug, Error)]
@@ -85,6 +86,12 @@ pub struct ServerSample {
     pub players: u64,
     /// Connections ended so far, by the server's reason label.
     pub disconnects: BTreeMap<String, u64>,
+    /// Server-added input latency so far, seconds: received → applied by a
+    /// tick, and received → reported in a delta written (`None` from a server
+    /// that does not export them).
+    pub input_applied: Option<Buckets>,
+    /// See [`Self::input_applied`].
+    pub input_sent: Option<Buckets>,
 }
 
 impl ServerSample {
@@ -106,8 +113,49 @@ impl ServerSample {
                 .into_iter()
                 .map(|(k, v)| (k, v as u64))
                 .collect(),
+            input_applied: s.histogram_where(INPUT_LATENCY, "part", "applied"),
+            input_sent: s.histogram_where(INPUT_LATENCY, "part", "sent"),
         })
     }
+}
+
+/// The median and 99th percentile of a latency over a period, ms: each the
+/// upper bound of the histogram bucket it falls in (1 ms wide up to 20 ms,
+/// 2.5 ms up to 100 ms).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencyMs {
+    /// Observations in the period.
+    pub samples: u64,
+    /// Median, ms.
+    pub p50: f64,
+    /// 99th percentile, ms.
+    pub p99: f64,
+}
+
+impl LatencyMs {
+    /// From a histogram of seconds; `None` when it is empty.
+    pub fn from_buckets(b: &Buckets) -> Option<Self> {
+        let ms = |s: f64| (s * 1e6).round() / 1000.0;
+        Some(Self {
+            samples: b.count(),
+            p50: ms(b.quantile(0.50)?),
+            p99: ms(b.quantile(0.99)?),
+        })
+    }
+
+    fn over(start: &Option<Buckets>, end: &Option<Buckets>) -> Option<Self> {
+        let period = end.as_ref()?.since(start.as_ref()?)?;
+        Self::from_buckets(&period)
+    }
+}
+
+/// The latency the server adds to an input, by stage, over a period.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct InputLatencyMs {
+    /// From its receipt to the tick that applies it.
+    pub applied: LatencyMs,
+    /// From its receipt to the delta that reports it applied being written.
+    pub sent: LatencyMs,
 }
 
 /// Tick durations over a period, ms. Each figure is the upper bound of the
@@ -157,6 +205,10 @@ pub struct ServerFigures {
     pub server_snapshots_sent: u64,
     /// Connections the server ended over the period, by its reason label.
     pub server_disconnects: BTreeMap<String, u64>,
+    /// The latency the server added to inputs over the period (`null`
+    /// without inputs, or from a server that does not export it).
+    #[serde(default)]
+    pub server_input_latency_ms: Option<InputLatencyMs>,
 }
 
 impl ServerFigures {
@@ -185,6 +237,9 @@ impl ServerFigures {
                     (n > before).then(|| (reason.clone(), n - before))
                 })
                 .collect(),
+            server_input_latency_ms: LatencyMs::over(&start.input_applied, &end.input_applied)
+                .zip(LatencyMs::over(&start.input_sent, &end.input_sent))
+                .map(|(applied, sent)| InputLatencyMs { applied, sent }),
         }
     }
 
@@ -217,6 +272,16 @@ impl ServerFigures {
                 self.server_cpu_percent, self.server_snapshots_sent
             ),
         )?;
+        if let Some(l) = &self.server_input_latency_ms {
+            row(
+                f,
+                "server-added input latency",
+                format!(
+                    "received → applied p50 ≤ {:.1}  p99 ≤ {:.1} ms; → sent in a delta p50 ≤ {:.1}  p99 ≤ {:.1} ms",
+                    l.applied.p50, l.applied.p99, l.sent.p50, l.sent.p99
+                ),
+            )?;
+        }
         for (reason, n) in &self.server_disconnects {
             row(f, "server disconnects", format!("{n} × {reason}"))?;
         }
@@ -246,6 +311,45 @@ mod tests {
              tickwire_disconnects_total{{reason=\"stalled\"}} {stalled}\n",
             ticks[0], ticks[1], ticks[2]
         )
+    }
+
+    /// `page` plus the input latency histograms: `applied` and `sent`
+    /// cumulative counts at 10 ms, 50 ms and +Inf.
+    fn page_with_latency(applied: [u64; 3], sent: [u64; 3]) -> String {
+        let mut text = page([1, 1, 1], 0, 1.0, 1, 0);
+        for (part, c) in [("applied", applied), ("sent", sent)] {
+            for (le, n) in ["0.01", "0.05", "+Inf"].iter().zip(c) {
+                text.push_str(&format!(
+                    "tickwire_input_latency_seconds_bucket{{le=\"{le}\",part=\"{part}\"}} {n}\n"
+                ));
+            }
+        }
+        text
+    }
+
+    #[test]
+    fn server_added_latency_is_read_per_stage_over_the_period() {
+        let t0 = Instant::now();
+        let start = sample(t0, &page_with_latency([50, 50, 50], [0, 50, 50]));
+        // In the period: 100 applied, all within 10 ms; 100 sent, 98 within
+        // 50 ms and 2 beyond.
+        let end = sample(t0, &page_with_latency([150, 150, 150], [0, 148, 150]));
+        let l = ServerFigures::between(&start, &end)
+            .server_input_latency_ms
+            .expect("both stages exported");
+        assert_eq!(
+            (l.applied.samples, l.applied.p50, l.applied.p99),
+            (100, 10.0, 10.0)
+        );
+        // The p99 falls in the +Inf bucket: read as the largest finite bound.
+        assert_eq!((l.sent.samples, l.sent.p50, l.sent.p99), (100, 50.0, 50.0));
+        let f = ServerFigures::between(&start, &start);
+        assert_eq!(f.server_input_latency_ms, None, "no inputs in the period");
+        let old = sample(t0, &page([1, 1, 1], 0, 1.0, 1, 0));
+        assert_eq!(
+            ServerFigures::between(&old, &old).server_input_latency_ms,
+            None
+        );
     }
 
     #[test]
