@@ -119,6 +119,12 @@ impl ServerSample {
     }
 }
 
+/// A histogram bucket bound in seconds, in ms. Bounds are round in ms: this
+/// drops the float noise of the conversion.
+fn bound_ms(seconds: f64) -> f64 {
+    (seconds * 1e6).round() / 1000.0
+}
+
 /// The median and 99th percentile of a latency over a period, ms: each the
 /// upper bound of the histogram bucket it falls in (1 ms wide up to 20 ms,
 /// 2.5 ms up to 100 ms).
@@ -135,11 +141,10 @@ pub struct LatencyMs {
 impl LatencyMs {
     /// From a histogram of seconds; `None` when it is empty.
     pub fn from_buckets(b: &Buckets) -> Option<Self> {
-        let ms = |s: f64| (s * 1e6).round() / 1000.0;
         Some(Self {
             samples: b.count(),
-            p50: ms(b.quantile(0.50)?),
-            p99: ms(b.quantile(0.99)?),
+            p50: bound_ms(b.quantile(0.50)?),
+            p99: bound_ms(b.quantile(0.99)?),
         })
     }
 
@@ -175,8 +180,7 @@ pub struct TickMs {
 impl TickMs {
     /// From a histogram of seconds (all zero when it is empty).
     pub fn from_buckets(b: &Buckets) -> Self {
-        // Bucket bounds are round in ms: drop the float noise of the conversion.
-        let ms = |s: Option<f64>| s.map_or(0.0, |s| (s * 1e6).round() / 1000.0);
+        let ms = |s: Option<f64>| s.map_or(0.0, bound_ms);
         Self {
             ticks: b.count(),
             p50: ms(b.quantile(0.50)),

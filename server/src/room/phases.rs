@@ -159,6 +159,7 @@ impl PhaseReceivers {
     }
 
     /// Sessions seated in each phase.
+    #[cfg(test)]
     pub fn seated(&self) -> Vec<usize> {
         self.seated
             .iter()
