@@ -78,6 +78,13 @@ pub struct PartLabel {
     pub part: &'static str,
 }
 
+/// What a delta was encoded against, as a metric label.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BaselineLabel {
+    /// "phase", "other" or "none" (see `session::BaselineKind`).
+    pub baseline: &'static str,
+}
+
 /// Every metric the server exports.
 #[derive(Debug)]
 pub struct Metrics {
@@ -114,6 +121,11 @@ pub struct Metrics {
     /// Server-added input latency, seconds, by stage: from receipt to the tick
     /// that applies the input ("applied"), and to the delta that reports it written ("sent").
     pub input_latency: Family<PartLabel, Histogram, fn() -> Histogram>,
+    /// Deltas written, by what they were encoded against: the phase's previous
+    /// snapshot (records shared), another snapshot, or none (full).
+    pub deltas: Family<BaselineLabel, Counter>,
+    /// Handles to the series of `deltas`, in `BaselineKind::ALL` order.
+    deltas_by_baseline: Vec<Counter>,
     /// Delta payload bits, by part (header, left, changed, entered).
     pub delta_bits: Family<PartLabel, Counter>,
     /// Entity updates carried by deltas, by kind.
@@ -158,6 +170,8 @@ impl Metrics {
             deltas_withheld: Counter::default(),
             phase_moves: Family::default(),
             input_latency: Family::new_with_constructor(|| Histogram::new(latency_buckets())),
+            deltas: Family::default(),
+            deltas_by_baseline: Vec::new(),
             delta_bits: Family::default(),
             entity_updates: Family::default(),
             delta_bits_by_part: Vec::new(),
@@ -232,6 +246,11 @@ impl Metrics {
             m.phase_moves.clone(),
         );
         registry.register(
+            "deltas",
+            "Deltas written, by baseline: the phase's previous snapshot (records shared), another, or none (full)",
+            m.deltas.clone(),
+        );
+        registry.register(
             "delta_bits",
             "Delta payload bits by part",
             m.delta_bits.clone(),
@@ -256,6 +275,13 @@ impl Metrics {
             "CPU time used by the server process",
             m.cpu_seconds.clone(),
         );
+        let deltas_by_baseline = crate::session::BaselineKind::ALL
+            .iter()
+            .map(|b| {
+                let baseline = b.label();
+                m.deltas.get_or_create(&BaselineLabel { baseline }).clone()
+            })
+            .collect();
         let delta_bits_by_part = DELTA_PARTS
             .iter()
             .map(|&part| m.delta_bits.get_or_create(&PartLabel { part }).clone())
@@ -274,6 +300,7 @@ impl Metrics {
             .clone();
         Self {
             registry,
+            deltas_by_baseline,
             delta_bits_by_part,
             updates_by_kind,
             input_applied,
@@ -305,6 +332,15 @@ impl Metrics {
             p.coasting_count,
         ];
         for (counter, n) in self.updates_by_kind.iter().zip(updates) {
+            if n > 0 {
+                counter.inc_by(u64::from(n));
+            }
+        }
+    }
+
+    /// Counts deltas by baseline, `counts` in `BaselineKind::ALL` order.
+    pub fn deltas_by_baseline(&self, counts: &[u32; 3]) {
+        for (counter, &n) in self.deltas_by_baseline.iter().zip(counts) {
             if n > 0 {
                 counter.inc_by(u64::from(n));
             }

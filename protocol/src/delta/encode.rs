@@ -1,9 +1,9 @@
 //! Server side: encode a client's current view against its baseline.
 
 use crate::bits::BitWriter;
-use crate::delta::DeltaStats;
 use crate::delta::record::{Reference, diff_mask, write_change, write_entry, write_left};
 use crate::delta::shared::{SharedRecords, Span};
+use crate::delta::{BaselineView, DeltaStats};
 use crate::entity::{EntityId, EntityKind, EntityState};
 use crate::tuning::MAX_NAME_BYTES;
 use crate::view::{ViewEntry, checksum};
@@ -95,6 +95,7 @@ impl DeltaEncoder {
         current: &[ViewEntry],
         name_of: impl Fn(EntityId) -> Option<&'n str>,
     ) -> EncodedDelta<'_> {
+        let baseline = baseline.map(|(t, e)| (t, BaselineView::Entries(e)));
         self.encode_shared(baseline, tick, current, name_of, None)
     }
 
@@ -102,9 +103,10 @@ impl DeltaEncoder {
     /// `shared` instead of encoding them again: every entry, and, when the
     /// baseline is the snapshot the records' changes are against, every
     /// change, except those of `shared.own`. The payload is the same bits.
+    /// The baseline may be picked from a snapshot ([`BaselineView::Picked`]).
     pub fn encode_shared<'n>(
         &mut self,
-        baseline: Option<(u32, &[ViewEntry])>,
+        baseline: Option<(u32, BaselineView<'_>)>,
         tick: u32,
         current: &[ViewEntry],
         name_of: impl Fn(EntityId) -> Option<&'n str>,
@@ -119,7 +121,7 @@ impl DeltaEncoder {
                 .filter(|a| *a > 0)
                 .map(|a| (a, entities))
         });
-        let (baseline_age, base) = baseline.unwrap_or((0, &[]));
+        let (baseline_age, base) = baseline.unwrap_or((0, BaselineView::Entries(&[])));
         let dt = u32::from(baseline_age);
         let changes = shared
             .filter(|s| baseline_age > 0 && s.records.base_tick() == Some(tick.wrapping_sub(dt)));
@@ -199,7 +201,9 @@ impl DeltaEncoder {
                     continue;
                 }
                 Touched::Changed(ci, mask) => {
-                    let reference = Reference::baseline(base[base_cursor].1, dt, tick);
+                    let bs = base.get(base_cursor).map(|(_, s)| *s);
+                    debug_assert!(bs.is_some(), "a changed entry is in the baseline");
+                    let reference = Reference::baseline(bs.unwrap_or_default(), dt, tick);
                     write_change(w, &reference, &current[ci].1, mask);
                     mask
                 }

@@ -43,6 +43,7 @@
 //! did not change.
 
 mod apply;
+mod baseline;
 mod encode;
 mod record;
 mod shared;
@@ -50,6 +51,7 @@ mod shared;
 use thiserror::Error;
 
 pub use apply::{apply_delta, apply_delta_into};
+pub use baseline::BaselineView;
 pub use encode::{DeltaEncoder, DeltaProfile, EncodedDelta, SharedView, truncate_name};
 pub use shared::SharedRecords;
 

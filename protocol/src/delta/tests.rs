@@ -1,5 +1,7 @@
 //! Round-trip tests: every delta applied to its baseline reproduces the encoder's view.
 
+use std::rc::Rc;
+
 use super::*;
 use crate::entity::{EntityId, EntityKind, EntityState};
 use crate::message::Delta;
@@ -370,6 +372,25 @@ fn view_of(world: &[ViewEntry], own: EntityId, half: i32) -> (Vec<ViewEntry>, Ve
     (view, indices)
 }
 
+/// A baseline kept as a server keeps it (see [`BaselineView::Picked`]).
+#[derive(Debug, Clone)]
+struct Picked {
+    tick: u32,
+    entities: Rc<Vec<ViewEntry>>,
+    indices: Vec<u32>,
+    own: Option<(usize, ViewEntry)>,
+}
+
+impl Picked {
+    fn view(&self) -> BaselineView<'_> {
+        BaselineView::Picked {
+            entities: &self.entities,
+            indices: &self.indices,
+            own: self.own.as_ref().map(|(at, e)| (*at, e)),
+        }
+    }
+}
+
 #[test]
 fn shared_records_give_each_viewer_the_bits_of_its_own_encoding() {
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
@@ -381,12 +402,15 @@ fn shared_records_give_each_viewer_the_bits_of_its_own_encoding() {
     let viewers: Vec<EntityId> = world.iter().step_by(4).map(|(id, _)| *id).collect();
     // Per viewer: its baseline (tick, view); `None` before its first delta.
     let mut baselines: Vec<Option<(u32, Vec<ViewEntry>)>> = vec![None; viewers.len()];
-    let mut previous: Option<(u32, Vec<ViewEntry>)> = None;
+    // The same baselines as a server keeps them: the snapshot they were cut
+    // from, the indices into it, and the viewer's own entry.
+    let mut picks: Vec<Option<Picked>> = vec![None; viewers.len()];
+    let mut previous: Option<(u32, Rc<Vec<ViewEntry>>)> = None;
     let (mut plain, mut sharing) = (DeltaEncoder::new(), DeltaEncoder::new());
     let (mut copied, mut total) = (0, 0);
     let mut tick = 10;
     for step in 0..60 {
-        let world_view: Vec<ViewEntry> = world
+        let world_view: Rc<Vec<ViewEntry>> = world
             .iter()
             .map(|(id, s)| {
                 (
@@ -397,7 +421,8 @@ fn shared_records_give_each_viewer_the_bits_of_its_own_encoding() {
                     },
                 )
             })
-            .collect();
+            .collect::<Vec<_>>()
+            .into();
         let base = previous.as_ref().map(|(t, e)| (*t, e.as_slice()));
         let records = SharedRecords::build(base, tick, &world_view, name_for);
         assert_eq!(records.len(), world.len());
@@ -408,6 +433,7 @@ fn shared_records_give_each_viewer_the_bits_of_its_own_encoding() {
             }
             if rng.below(20) == 0 {
                 baselines[v] = None;
+                picks[v] = None;
             }
             let (view, indices) = view_of(&world, own, 20_000);
             let baseline = baselines[v].as_ref().map(|(t, e)| (*t, e.as_slice()));
@@ -419,7 +445,13 @@ fn shared_records_give_each_viewer_the_bits_of_its_own_encoding() {
                 indices: &indices,
                 own,
             };
-            let got = sharing.encode_shared(baseline, tick, &view, name_for, Some(shared));
+            let got = sharing.encode_shared(
+                baseline.map(|(t, e)| (t, e.into())),
+                tick,
+                &view,
+                name_for,
+                Some(shared),
+            );
             assert_eq!(
                 got.payload,
                 expected_bytes.as_slice(),
@@ -427,8 +459,22 @@ fn shared_records_give_each_viewer_the_bits_of_its_own_encoding() {
             );
             assert_eq!(got.stats, expected_stats);
             assert_eq!(got.profile, expected_profile);
+            let picked = picks[v].as_ref().map(|p| (p.tick, p.view()));
+            let got = sharing.encode_shared(picked, tick, &view, name_for, Some(shared));
+            assert_eq!(
+                got.payload,
+                expected_bytes.as_slice(),
+                "picked baseline, step {step} viewer {v}"
+            );
             total += 1;
             copied += usize::from(baseline.is_some_and(|(t, _)| Some(t) == records.base_tick()));
+            let mine = view.iter().position(|(id, _)| *id == own);
+            picks[v] = Some(Picked {
+                tick,
+                entities: world_view.clone(),
+                indices,
+                own: mine.map(|at| (at, view[at])),
+            });
             baselines[v] = Some((tick, view));
         }
         previous = Some((tick, world_view));

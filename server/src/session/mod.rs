@@ -32,7 +32,8 @@ use align::PhaseAligner;
 pub use close::*;
 use limits::{InputLimiter, Verdict};
 use tally::Tally;
-use writer::DeltaWriter;
+pub use writer::BaselineKind;
+use writer::{DeltaWriter, Written};
 
 use crate::config::ServerConfig;
 use crate::link::DelayLine;
@@ -425,7 +426,9 @@ impl Session {
         let pause = self.config.pause_silent_after;
         if !pause.is_zero() && silent > pause {
             // Silent for that long: stalled or broken. The baseline stays the
-            // last view written, so the next delta, once it speaks, is valid.
+            // last view written, so the next delta, once it speaks, is valid;
+            // copied out, so that it does not keep that snapshot alive.
+            self.writer.detach();
             self.metrics.deltas_withheld.inc();
             return Ok(());
         }
@@ -441,8 +444,14 @@ impl Session {
                 .observe(started.elapsed().as_secs_f64());
         }
         let mut written = None;
-        if let Some((bytes, profile, last_input_seq)) = delta {
-            self.tally.delta(&profile, &self.metrics);
+        if let Some(Written {
+            bytes,
+            profile,
+            last_input_seq,
+            baseline,
+        }) = delta
+        {
+            self.tally.delta(&profile, baseline, &self.metrics);
             let mut now = None;
             while let Some(&(seq, received)) = self.pending_inputs.front() {
                 if seq.wrapping_sub(last_input_seq) as i32 > 0 {

@@ -5,6 +5,7 @@
 
 use tickwire_protocol::delta::DeltaProfile;
 
+use super::writer::BaselineKind;
 use crate::metrics::Metrics;
 
 /// Deltas counted before the counts go to the shared metrics (about a second
@@ -16,6 +17,8 @@ const FLUSH_EVERY_DELTAS: u32 = 20;
 pub struct Tally {
     deltas: u32,
     profile: DeltaProfile,
+    /// Deltas by what they were encoded against, in [`BaselineKind::ALL`] order.
+    by_baseline: [u32; 3],
     messages_out: u32,
     bytes_out: u64,
     messages_in: u32,
@@ -35,10 +38,11 @@ impl Tally {
         self.bytes_out += bytes as u64;
     }
 
-    /// Counts a delta written, with what it carried; every
-    /// [`FLUSH_EVERY_DELTAS`] deltas, hands the counts to `metrics`.
-    pub fn delta(&mut self, p: &DeltaProfile, metrics: &Metrics) {
+    /// Counts a delta written, with what it carried and what it was encoded
+    /// against; every [`FLUSH_EVERY_DELTAS`] deltas, hands the counts to `metrics`.
+    pub fn delta(&mut self, p: &DeltaProfile, baseline: BaselineKind, metrics: &Metrics) {
         self.deltas += 1;
+        self.by_baseline[baseline.index()] += 1;
         let sum = &mut self.profile;
         sum.header_bits += p.header_bits;
         sum.left_bits += p.left_bits;
@@ -63,6 +67,7 @@ impl Tally {
         if t.deltas > 0 {
             metrics.snapshots_sent.inc_by(u64::from(t.deltas));
             metrics.delta(&t.profile);
+            metrics.deltas_by_baseline(&t.by_baseline);
         }
         if t.messages_out > 0 {
             metrics.messages_out.inc_by(u64::from(t.messages_out));
@@ -96,13 +101,18 @@ mod tests {
             changed_by_form: [1, 0, 0, 2, 0, 0, 0],
             ..Default::default()
         };
-        for _ in 0..FLUSH_EVERY_DELTAS - 1 {
+        for i in 0..FLUSH_EVERY_DELTAS - 1 {
             tally.received(10);
             tally.sent(30);
-            tally.delta(&profile, &metrics);
+            let baseline = if i == 0 {
+                BaselineKind::None
+            } else {
+                BaselineKind::Phase
+            };
+            tally.delta(&profile, baseline, &metrics);
         }
         assert_eq!(value(&metrics, "tickwire_snapshots_sent_total"), 0.0);
-        tally.delta(&profile, &metrics);
+        tally.delta(&profile, BaselineKind::Other, &metrics);
         let n = f64::from(FLUSH_EVERY_DELTAS);
         assert_eq!(value(&metrics, "tickwire_snapshots_sent_total"), n);
         assert_eq!(
@@ -116,6 +126,15 @@ mod tests {
             ),
             2.0 * n
         );
+        let by_baseline = |b: &str| {
+            value(
+                &metrics,
+                &format!("tickwire_deltas_total{{baseline=\"{b}\"}}"),
+            )
+        };
+        assert_eq!(by_baseline("none"), 1.0);
+        assert_eq!(by_baseline("phase"), n - 2.0);
+        assert_eq!(by_baseline("other"), 1.0);
         assert_eq!(value(&metrics, "tickwire_messages_in_total"), n - 1.0);
         assert_eq!(
             value(&metrics, "tickwire_bytes_out_total"),

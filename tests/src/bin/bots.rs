@@ -265,6 +265,12 @@ fn print_step_progress(p: &StepProgress) {
     if let Some(ack) = p.hold_ack_p99_ms {
         line += &format!(" | ack p99 {ack:>6.1} ms");
     }
+    if let Some(ack) = p.last_ack_p99_ms {
+        line += &format!(" (last 1 s {ack:>6.1})");
+    }
+    if let Some(cpu) = p.last_server_cpu_percent {
+        line += &format!(" | server cpu {cpu:>3.0}%");
+    }
     if let Some(tick) = p.tick_p99_ms {
         line += &format!(" | tick p99 {tick:>5.2} ms");
     }

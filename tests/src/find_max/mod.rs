@@ -108,6 +108,11 @@ pub struct StepProgress {
     pub swarm: crate::swarm::Progress,
     /// During the hold: the bots' input-to-ack p99 over the hold so far, ms.
     pub hold_ack_p99_ms: Option<f64>,
+    /// During the hold: the same over the last progress interval alone, ms,
+    /// which tells one stall (a spike, then low again) from overload.
+    pub last_ack_p99_ms: Option<f64>,
+    /// During the hold: the server's CPU over the last progress interval, % of a core.
+    pub last_server_cpu_percent: Option<f64>,
     /// During the hold: the server's tick p99 over the hold so far, ms.
     pub tick_p99_ms: Option<f64>,
     /// The server's resident memory, bytes (during the hold).
@@ -169,6 +174,8 @@ pub async fn run_find_max(
                     hold_seconds: config.hold_seconds,
                     swarm,
                     hold_ack_p99_ms: None,
+                    last_ack_p99_ms: None,
+                    last_server_cpu_percent: None,
                     tick_p99_ms: None,
                     rss_bytes: None,
                 });
@@ -188,6 +195,7 @@ pub async fn run_find_max(
         let hold_until = hold_from + Duration::from_secs_f64(config.hold_seconds);
         let mut tick = tokio::time::interval_at(hold_from + PROGRESS_INTERVAL, PROGRESS_INTERVAL);
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let (mut last_bots, mut last_server) = (start.clone(), server_start.clone());
         loop {
             tokio::select! {
                 () = tokio::time::sleep_until(hold_until) => break,
@@ -195,6 +203,14 @@ pub async fn run_find_max(
                     let (snap, swarm) = meter.progress(&stats, Phase::Steady);
                     let server = probe.sample().await.ok();
                     let window = server.as_ref().map(|s| ServerFigures::between(&server_start, s));
+                    let last_cpu = server
+                        .as_ref()
+                        .map(|s| ServerFigures::between(&last_server, s).server_cpu_percent);
+                    let last_ack = Latency::from_us(&snap.ack_since(&last_bots)).p99;
+                    last_bots = snap.clone();
+                    if let Some(s) = server {
+                        last_server = s;
+                    }
                     on_progress(&StepProgress {
                         step: i + 1,
                         bots: goal,
@@ -203,6 +219,8 @@ pub async fn run_find_max(
                         hold_seconds: config.hold_seconds,
                         swarm,
                         hold_ack_p99_ms: Some(Latency::from_us(&snap.ack_since(&start)).p99),
+                        last_ack_p99_ms: Some(last_ack),
+                        last_server_cpu_percent: last_cpu,
                         tick_p99_ms: window.as_ref().map(|w| w.tick_ms.p99),
                         rss_bytes: window.as_ref().map(|w| w.rss_bytes),
                     });
