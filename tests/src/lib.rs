@@ -15,6 +15,7 @@
 //! - [`prom`]: a small reader for the Prometheus text format.
 //! - [`http_get`]: plain HTTP GETs of small text pages.
 //! - [`own_cpu`]: the bots' own CPU time, to report next to the server's.
+//! - [`memory_probe`]: how fast this machine's memory answers now, recorded with find-max figures.
 //! - [`scrape`]: a server's `/metrics` and `/rooms`, read over HTTP.
 //! - [`shards`]: the threads bots run on, one single-threaded runtime each.
 //! - [`soak`]: bots joining, playing and leaving for a long while, then a check for leaks.
@@ -28,6 +29,7 @@ pub mod counters;
 pub mod error;
 pub mod find_max;
 pub mod http_get;
+pub mod memory_probe;
 pub mod own_cpu;
 pub mod prom;
 pub mod report;

@@ -105,6 +105,9 @@ pub struct ClientSession {
     deltas_since_ack: u32,
 }
 
+/// Names held per entity in view before those of players out of view are dropped.
+const MAX_NAMES_PER_ENTITY: usize = 2;
+
 /// A client that sends no inputs acknowledges every this many deltas (about twice a second at 20 Hz).
 const STANDALONE_ACK_EVERY: u32 = 10;
 
@@ -206,11 +209,14 @@ impl ClientSession {
             Ok(stats) => {
                 self.awaiting_full = false;
                 std::mem::swap(&mut self.view, &mut self.spare);
-                if full {
-                    self.names.retain(|id, _| self.view.get(*id).is_some());
-                }
                 if !self.entered_names.is_empty() {
                     self.names.extend(self.entered_names.drain(..));
+                }
+                // A player's name comes again whenever it enters the view, so
+                // names of players out of view can go. Without this a client
+                // in a busy room would keep the name of everyone it ever saw.
+                if full || self.names.len() > MAX_NAMES_PER_ENTITY * self.view.entities.len() + 16 {
+                    self.names.retain(|id, _| self.view.get(*id).is_some());
                 }
                 self.last_input_seq = delta.last_input_seq;
                 self.me_index = self.welcome.as_ref().and_then(|w| {

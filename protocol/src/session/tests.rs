@@ -244,6 +244,42 @@ fn the_client_view_tracks_the_server_exactly() {
 }
 
 #[test]
+fn names_of_players_gone_from_view_are_not_kept() {
+    let mut server = FakeServer::new();
+    let mut client = ClientSession::new(SessionConfig::new("me"), ms(0));
+    client
+        .handle_bytes(&server.welcome(), ms(0))
+        .expect("welcome");
+    let visitor = |id: u32| {
+        let s = EntityState {
+            kind: EntityKind::Player,
+            x: 40_100,
+            y: 40_100,
+            health: 100,
+            ..Default::default()
+        };
+        (EntityId(id), s)
+    };
+    // 300 players pass through the view, two at a time, each for a few deltas.
+    for n in 0..600u32 {
+        server.others = vec![visitor(1000 + n / 4), visitor(2000 + n / 4)];
+        server.step();
+        client
+            .handle_bytes(&server.snapshot(), ms(u64::from(n) * 50))
+            .expect("delta");
+        assert_eq!(client.name_of(EntityId(1000 + n / 4)), Some("me"));
+        assert!(
+            client.names.len() <= 2 * 3 + 16 + 2,
+            "{} names",
+            client.names.len()
+        );
+    }
+    assert_eq!(client.desyncs(), 0);
+    assert_eq!(client.name_of(ME), Some("me"));
+    assert_eq!(client.name_of(EntityId(1000)), None, "long gone");
+}
+
+#[test]
 fn the_local_player_is_found_once_per_delta() {
     let mut server = FakeServer::new();
     let mut client = ClientSession::new(SessionConfig::new("me"), ms(0));

@@ -140,6 +140,7 @@ pub async fn run_find_max(
     let probe = ServerProbe::new(&target);
     // The judge needs the server's figures: fail now rather than after the first step.
     probe.sample().await?;
+    let memory_before = probe_memory().await;
     let planned = counts.len() as f64
         * (config.hold_seconds + config.step.max(config.start) as f64 / config.ramp_per_sec);
     let mut fleet = Fleet::new(
@@ -254,6 +255,7 @@ pub async fn run_find_max(
         }
     }
     fleet.stop().await;
+    let memory_after = probe_memory().await;
 
     let tick_rate = stats.tick_rate();
     let best = steps.iter().rev().find(|s| s.held);
@@ -272,7 +274,18 @@ pub async fn run_find_max(
         stopped_because,
         at_players_held: best.map(|s| s.server.clone()),
         steps,
+        memory_before,
+        memory_after,
     })
+}
+
+/// The memory probe, off the runtime's threads; empty if it could not run.
+async fn probe_memory() -> Vec<crate::memory_probe::MemoryLatency> {
+    let figures = tokio::task::spawn_blocking(crate::memory_probe::probe)
+        .await
+        .unwrap_or_default();
+    tracing::info!("memory: {}", crate::memory_probe::describe(&figures));
+    figures
 }
 
 fn meter_due(meter: &Meter) -> bool {

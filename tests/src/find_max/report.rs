@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::judge::HeldLimits;
 use crate::behavior::Behavior;
+use crate::memory_probe::{MemoryLatency, describe};
 use crate::report::Latency;
 use crate::server_metrics::ServerFigures;
 
@@ -86,6 +87,14 @@ pub struct FindMaxReport {
     pub at_players_held: Option<ServerFigures>,
     /// Every step, in order.
     pub steps: Vec<StepResult>,
+    /// How fast this machine's memory answered before the first step and
+    /// after the last (see [`crate::memory_probe`]): runs on a shared host
+    /// are comparable only when these are.
+    #[serde(default)]
+    pub memory_before: Vec<MemoryLatency>,
+    /// See `memory_before`.
+    #[serde(default)]
+    pub memory_after: Vec<MemoryLatency>,
 }
 
 impl FindMaxReport {
@@ -160,6 +169,14 @@ impl fmt::Display for FindMaxReport {
                 s.bytes_per_record,
                 s.bots_cpu_percent
                     .map_or_else(|| "n/a".to_owned(), |p| format!("{p:.0}")),
+            )?;
+        }
+        if !self.memory_before.is_empty() {
+            writeln!(
+                f,
+                "  memory before: {}; after: {}",
+                describe(&self.memory_before),
+                describe(&self.memory_after)
             )?;
         }
         writeln!(f, "  players held: {}", self.players_held)?;
