@@ -6,7 +6,9 @@
 # with wander bots against it, saves the JSON report under bench/results/,
 # and stops the server by its PID. START=, STEP=, MAX=, HOLD= (seconds) and
 # ARENA= change the steps and the arena, e.g. `MAX=3000 HOLD=10 bench/run.sh`;
-# BOT_THREADS= the bots' threads (2: one per core, so acks are not queued
+# SETTLE= seconds a step may wait after its ramp for the bots' ack p99 to
+# settle before its hold (0, the default: the hold starts a second after the
+# last bot connects; see bench/README.md); BOT_THREADS= the bots' threads (2: one per core, so acks are not queued
 # behind one busy thread); SKIP_BUILD=1 skips the build; extra arguments go to
 # `bots` (e.g. --seed 7).
 
@@ -17,6 +19,7 @@ START=${START:-250}
 STEP=${STEP:-250}
 MAX=${MAX:-6000}
 HOLD=${HOLD:-20}
+SETTLE=${SETTLE:-0}
 BOT_THREADS=${BOT_THREADS:-2}
 [[ ${SKIP_BUILD:-0} == 1 ]] || build_release
 raise_fd_limit 20000
@@ -29,6 +32,7 @@ echo "bench: $(machine); load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 status=0
 "$BIN/bots" --url "$(ws_url)" --find-max --behavior wander \
     --start "$START" --step "$STEP" --max "$MAX" --hold-seconds "$HOLD" \
+    --settle-seconds "$SETTLE" \
     --threads "$BOT_THREADS" --json "$out" "$@" || status=$?
 stop_server
 [[ -f $out ]] || exit "$status"

@@ -85,6 +85,17 @@ struct Args {
     /// With `--find-max`: seconds each step is held and measured once its bots are connected.
     #[arg(long, default_value_t = 20.0, requires = "find_max")]
     hold_seconds: f64,
+    /// With `--find-max`: after each step's ramp, wait up to this many seconds
+    /// for the bots' ack p99 (per second) to stay under the limit for 2 s
+    /// before the hold begins, and report the wait. 0 (the default): the hold
+    /// begins a second after the last bot connects, ramp transient included.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 0.0,
+        requires = "find_max"
+    )]
+    settle_seconds: f64,
     /// Inputs each bot sends per message: a bot wakes this many simulation
     /// ticks apart (every 50 ms at 3 and 60 Hz) and sends one input per tick
     /// since its last wake-up. Fewer means more messages (and more CPU on
@@ -162,6 +173,7 @@ fn run(args: Args) -> anyhow::Result<bool> {
             step: args.step,
             max: args.max,
             hold_seconds: args.hold_seconds,
+            settle_seconds: args.settle_seconds,
             ramp_per_sec: args.ramp_per_sec,
             behavior: args.behavior,
             name_prefix: args.name_prefix.clone(),
@@ -252,6 +264,7 @@ fn print_step_progress(p: &StepProgress) {
     let s = &p.swarm;
     let phase = match p.phase {
         StepPhase::Ramp => format!("ramp {:>4.1}s", p.elapsed.as_secs_f64()),
+        StepPhase::Settle => format!("settle {:>4.1}s", p.elapsed.as_secs_f64()),
         StepPhase::Hold => format!(
             "hold {:>4.1}/{:.0}s",
             p.elapsed.as_secs_f64(),

@@ -4,6 +4,14 @@
 //! input-to-ack latency under 100 ms for the whole hold period. The run
 //! stops at the first step that is not held and reports the last one that was.
 //!
+//! The hold starts a second after a step's last bot connects. A ramp leaves a
+//! transient (new sessions' full snapshots, phase moves, queues draining) that
+//! can take several seconds on a full machine; with `settle_seconds` the hold
+//! waits, up to that long, until the bots' ack p99 has been under the limit
+//! for [`SETTLED_INTERVALS`] progress intervals in a row, and each step
+//! reports how long it waited. Off by default: the default measures from the
+//! second after the ramp, transient included.
+//!
 //! - `judge.rs`: the limits and the held/not-held decision ([`judge`]).
 //! - `report.rs`: the result, per step and overall ([`FindMaxReport`]).
 
@@ -59,7 +67,14 @@ pub struct FindMaxConfig {
     pub threads: usize,
     /// What "held" means.
     pub limits: HeldLimits,
+    /// Most seconds to wait after a step's ramp for the bots' ack p99 to
+    /// settle under the limit before the hold (0: do not wait).
+    pub settle_seconds: f64,
 }
+
+/// Progress intervals in a row whose ack p99 is under the limit for a step
+/// to count as settled.
+pub const SETTLED_INTERVALS: u32 = 2;
 
 impl Default for FindMaxConfig {
     fn default() -> Self {
@@ -78,6 +93,7 @@ impl Default for FindMaxConfig {
             inputs_per_message: INPUTS_PER_WAKE,
             threads: crate::shards::default_threads(),
             limits: HeldLimits::default(),
+            settle_seconds: 0.0,
         }
     }
 }
@@ -87,6 +103,8 @@ impl Default for FindMaxConfig {
 pub enum StepPhase {
     /// Bots are being added, or are connecting and warming up.
     Ramp,
+    /// Waiting for the bots' latency to settle (with `settle_seconds`).
+    Settle,
     /// The step is being held and measured.
     Hold,
 }
@@ -133,6 +151,9 @@ pub async fn run_find_max(
     }
     if !config.hold_seconds.is_finite() || config.hold_seconds <= 0.0 {
         return Err(SwarmError::Config("hold-seconds must be positive"));
+    }
+    if !config.settle_seconds.is_finite() || config.settle_seconds < 0.0 {
+        return Err(SwarmError::Config("settle-seconds must not be negative"));
     }
     crate::swarm::check_inputs_per_message(config.inputs_per_message)?;
     let counts = step_counts(config.start, config.step, config.max);
@@ -187,6 +208,41 @@ pub async fn run_find_max(
             .ramp_to(goal, config.ramp_per_sec, &mut ramp_tick)
             .await;
         settle(&[&stats], &mut ramp_tick).await;
+        let settle_from = Instant::now();
+        let settled = if config.settle_seconds > 0.0 {
+            let limit = config.limits.ack_p99_ms;
+            let give_up = settle_from + Duration::from_secs_f64(config.settle_seconds);
+            let mut last = stats.snapshot();
+            let mut in_a_row = 0;
+            let mut poll =
+                tokio::time::interval_at(settle_from + PROGRESS_INTERVAL, PROGRESS_INTERVAL);
+            poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            while in_a_row < SETTLED_INTERVALS && Instant::now() < give_up {
+                poll.tick().await;
+                let (snap, swarm) = meter.progress(&stats, Phase::RampUp);
+                let p99 = Latency::from_us(&snap.ack_since(&last)).p99;
+                in_a_row = if p99 < limit { in_a_row + 1 } else { 0 };
+                on_progress(&StepProgress {
+                    step: i + 1,
+                    bots: goal,
+                    phase: StepPhase::Settle,
+                    elapsed: settle_from.elapsed(),
+                    hold_seconds: config.hold_seconds,
+                    swarm,
+                    hold_ack_p99_ms: None,
+                    last_ack_p99_ms: Some(p99),
+                    last_server_cpu_percent: None,
+                    tick_p99_ms: None,
+                    rss_bytes: None,
+                });
+                last = snap.clone();
+                meter.mark(snap);
+            }
+            Some(in_a_row >= SETTLED_INTERVALS)
+        } else {
+            None
+        };
+        let settle_seconds = settled.map(|_| settle_from.elapsed().as_secs_f64());
 
         // Hold, and measure.
         let server_start = probe.sample().await?;
@@ -242,6 +298,8 @@ pub async fn run_find_max(
             stats.tick_rate(),
         );
         result.bots_cpu_percent = bots_cpu_percent;
+        result.settle_seconds = settle_seconds;
+        result.settled = settled;
         let held = result.held;
         if !held {
             stopped_because = format!(
@@ -270,6 +328,7 @@ pub async fn run_find_max(
         tick_rate,
         tick_budget_ms: tick_rate.map(|r| 1000.0 / f64::from(r.max(1))),
         limits: config.limits,
+        settle_seconds: config.settle_seconds,
         players_held: best.map_or(0, |s| s.bots),
         stopped_because,
         at_players_held: best.map(|s| s.server.clone()),
@@ -340,6 +399,8 @@ fn step_result(
         bytes_per_record: bots.bytes_per_record,
         ack_latency_ms: bots.ack_latency_ms,
         bots_cpu_percent: None,
+        settle_seconds: None,
+        settled: None,
         server,
     }
 }

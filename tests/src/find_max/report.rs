@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::SETTLED_INTERVALS;
 use super::judge::HeldLimits;
 use crate::behavior::Behavior;
 use crate::memory_probe::{MemoryLatency, describe};
@@ -48,6 +49,14 @@ pub struct StepResult {
     pub ack_latency_ms: Latency,
     /// CPU the bots' own process used over the hold, percent of one core.
     pub bots_cpu_percent: Option<f64>,
+    /// With `settle_seconds`: how long the step waited for the bots' ack p99
+    /// to settle before the hold, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settle_seconds: Option<f64>,
+    /// With `settle_seconds`: whether it settled (false: the wait ran out and
+    /// the hold began anyway).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settled: Option<bool>,
     /// The server's figures over the hold.
     #[serde(flatten)]
     pub server: ServerFigures,
@@ -77,6 +86,9 @@ pub struct FindMaxReport {
     pub tick_budget_ms: Option<f64>,
     /// What "held" meant.
     pub limits: HeldLimits,
+    /// Most seconds each step waited for latency to settle before its hold (0: none).
+    #[serde(default)]
+    pub settle_seconds: f64,
     /// The most bots held for a whole hold period (0 if not even the first step).
     pub players_held: u64,
     /// Why the run stopped: the first step not held and why, or the end of the steps.
@@ -121,6 +133,27 @@ impl fmt::Display for FindMaxReport {
                 budget * self.limits.tick_p99_budget_share,
                 self.limits.tick_p99_budget_share * 100.0,
                 self.limits.ack_p99_ms
+            )?;
+        }
+        if self.settle_seconds > 0.0 {
+            let waits: Vec<String> = self
+                .steps
+                .iter()
+                .map(|s| {
+                    let wait = s.settle_seconds.unwrap_or(0.0);
+                    let mark = if s.settled == Some(false) {
+                        " (not settled)"
+                    } else {
+                        ""
+                    };
+                    format!("{} bots {wait:.0} s{mark}", s.bots)
+                })
+                .collect();
+            writeln!(
+                f,
+                "  each hold began once the ack p99 was under the limit {SETTLED_INTERVALS} s running (at most {:.0} s after the ramp): {}",
+                self.settle_seconds,
+                waits.join(", ")
             )?;
         }
         writeln!(
