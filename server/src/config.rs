@@ -5,9 +5,26 @@ use std::time::Duration;
 
 use tickwire_protocol::tuning::{DEFAULT_SNAPSHOT_RATE, DEFAULT_TICK_RATE, UNITS_PER_PIXEL};
 
+/// Which snapshot phase a session whose client sends its inputs in batches
+/// aims for (see `session::align`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PhaseAlignment {
+    /// A tick after the one its batches land in: a batch delayed by up to a
+    /// tick is still acknowledged by the same snapshot. Robust when the
+    /// machine is busy; acknowledgements wait about a tick longer.
+    #[default]
+    Margin,
+    /// The tick its batches land in, falling back to `Margin` for a session
+    /// once one of its batches slips. A tick sooner while the server has
+    /// headroom; near saturation it costs capacity (see bench/README.md).
+    Landing,
+}
+
 /// Everything a server needs to know to run.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
+    /// Which snapshot phase a batching client's session aims for (see `session::align`).
+    pub phase_alignment: PhaseAlignment,
     /// Simulation ticks per second.
     pub tick_rate: u16,
     /// Snapshots per second sent to each client (rounded to a whole number of ticks).
@@ -113,6 +130,7 @@ impl Default for ServerConfig {
             view_height_px: 1300,
             orbs: 300,
             tick_thread_nice: -10,
+            phase_alignment: PhaseAlignment::Margin,
             pause_silent_after: Duration::from_secs(3),
             web_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/web")),
             room_queue: 8192,

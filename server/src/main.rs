@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use tickwire_server::{ServerConfig, auth};
 use tracing_subscriber::EnvFilter;
 
@@ -83,6 +83,13 @@ struct ServeArgs {
     #[arg(long, default_value_t = -10, allow_negative_numbers = true,
           value_parser = clap::value_parser!(i8).range(-20..=19))]
     tick_nice: i8,
+    /// Which snapshot phase a client that sends inputs in batches is moved
+    /// to: `margin`, a tick after its batches land (robust on a busy
+    /// machine), or `landing`, the tick they land in (acknowledgements a tick
+    /// sooner while the server has headroom, falling back to margin for a
+    /// client whose batches slip).
+    #[arg(long, value_enum, default_value_t = PhaseAlign::Margin)]
+    phase_align: PhaseAlign,
     /// Folder with the built browser demo, served at / (default: target/web in this repository).
     #[arg(long)]
     web_root: Option<PathBuf>,
@@ -153,6 +160,10 @@ impl ServeArgs {
             view_height_px: self.view_height,
             orbs: self.orbs,
             tick_thread_nice: self.tick_nice,
+            phase_alignment: match self.phase_align {
+                PhaseAlign::Margin => tickwire_server::config::PhaseAlignment::Margin,
+                PhaseAlign::Landing => tickwire_server::config::PhaseAlignment::Landing,
+            },
             pause_silent_after: secs(self.pause_silent_secs),
             web_root: self.web_root.clone().unwrap_or(defaults.web_root.clone()),
             token_secret: self.token_secret.as_ref().map(|s| Arc::from(s.as_bytes())),
@@ -170,6 +181,13 @@ impl ServeArgs {
             ..defaults
         }
     }
+}
+
+/// `--phase-align`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum PhaseAlign {
+    Margin,
+    Landing,
 }
 
 #[tokio::main]

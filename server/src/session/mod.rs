@@ -203,7 +203,7 @@ impl Session {
             config,
             leaderboard_tick: 0,
             pending_inputs: std::collections::VecDeque::new(),
-            aligner: PhaseAligner::default(),
+            aligner: PhaseAligner::new(ctx.config.phase_alignment),
         }
     }
 
