@@ -331,9 +331,13 @@ mod tests {
         );
         assert!(messages > 10, "{messages} input messages");
         assert_eq!(inputs, outcome.counters.counts.inputs);
-        // Two per message, but for a wake-up that found one tick due or three.
+        // Two per message, but for a wake-up that found one tick due or three:
+        // on a loaded machine (the whole suite runs at once on two cores) late
+        // and early wake-ups are common enough in 45 messages to move the mean
+        // by a quarter (seen: 86 inputs in 48 messages). One per message (no
+        // batching) or three would still fail.
         assert!(
-            (inputs as f64 / messages as f64 - 2.0).abs() < 0.2,
+            (inputs as f64 / messages as f64 - 2.0).abs() < 0.35,
             "{inputs} inputs in {messages} messages"
         );
         assert!(r.pings.load(Ordering::Relaxed) >= 1, "the session pinged");
