@@ -68,6 +68,9 @@ pub struct DeltaProfile {
 pub struct EncodedDelta<'a> {
     /// `tick − baseline tick`, or 0 for a full snapshot. Goes into [`crate::message::Delta`].
     pub baseline_age: u16,
+    /// Whether the changes were copied from shared records (the baseline is
+    /// the snapshot those records' changes are against), not encoded here.
+    pub shared_changes: bool,
     /// The bit-packed payload.
     pub payload: &'a [u8],
     /// What the payload carries.
@@ -236,6 +239,7 @@ impl DeltaEncoder {
         profile.entered_bits = (w.bit_len() - start) as u32;
         EncodedDelta {
             baseline_age,
+            shared_changes: changes.is_some(),
             payload: w.finish(),
             stats,
             profile,

@@ -467,7 +467,9 @@ fn shared_records_give_each_viewer_the_bits_of_its_own_encoding() {
                 "picked baseline, step {step} viewer {v}"
             );
             total += 1;
-            copied += usize::from(baseline.is_some_and(|(t, _)| Some(t) == records.base_tick()));
+            let against_records = baseline.is_some_and(|(t, _)| Some(t) == records.base_tick());
+            assert_eq!(got.shared_changes, against_records);
+            copied += usize::from(against_records);
             let mine = view.iter().position(|(id, _)| *id == own);
             picks[v] = Some(Picked {
                 tick,

@@ -24,7 +24,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 pub use grid::Grid;
 pub use phases::{PhaseReceivers, PhaseSeat};
-pub use snapshot::{PlayerInfo, Snapshot};
+pub use snapshot::{PlayerInfo, Snapshot, ViewOf};
 pub use tick::{TickStats, spawn_room};
 pub use world::{EntityKey, World};
 

@@ -35,6 +35,15 @@ pub struct PlayerInfo {
     pub name: Arc<str>,
 }
 
+/// What [`Snapshot::view_for`] found besides the view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViewOf {
+    /// The player's last applied input.
+    pub last_input_seq: u32,
+    /// The player's own position in the view (it is in it unless its view is empty).
+    pub own: Option<usize>,
+}
+
 /// The world at one tick, shared by every session of a room.
 #[derive(Debug, Default)]
 pub struct Snapshot {
@@ -60,15 +69,15 @@ pub struct Snapshot {
 impl Snapshot {
     /// Fills `out` with the entities within `half` (width, height) of `player`,
     /// sorted by id, and `indices` with their indices in [`Self::entities`];
-    /// returns the player's last applied input. `None` if the player is not in
-    /// this snapshot.
+    /// returns the player's last applied input and its place in the view.
+    /// `None` if the player is not in this snapshot.
     pub fn view_for(
         &self,
         player: EntityId,
         half: (i32, i32),
         out: &mut Vec<ViewEntry>,
         indices: &mut Vec<u32>,
-    ) -> Option<u32> {
+    ) -> Option<ViewOf> {
         let info = self.players.get(&player)?;
         let me = &self.entities[info.index as usize].1;
         let (min, max) = (
@@ -93,10 +102,14 @@ impl Snapshot {
                 indices.push(i);
             });
         });
-        if let Ok(mine) = out.binary_search_by_key(&player, |(id, _)| *id) {
+        let own = out.binary_search_by_key(&player, |(id, _)| *id).ok();
+        if let Some(mine) = own {
             out[mine].1.dash_cooldown = info.dash_cooldown;
         }
-        Some(info.last_input_seq)
+        Some(ViewOf {
+            last_input_seq: info.last_input_seq,
+            own,
+        })
     }
 
     /// The tick at which `player`'s latest batch of inputs was applied
@@ -186,8 +199,10 @@ mod tests {
             let snap = random_snapshot(&mut rng, arena, n);
             let half = (rng.random_range(0..6000), rng.random_range(0..6000));
             for (&player, info) in &snap.players {
-                let seq = snap.view_for(player, half, &mut out, &mut indices);
-                assert_eq!(seq, Some(info.last_input_seq));
+                let of = snap.view_for(player, half, &mut out, &mut indices);
+                assert_eq!(of.map(|v| v.last_input_seq), Some(info.last_input_seq));
+                let own = of.and_then(|v| v.own).map(|at| out[at].0);
+                assert_eq!(own, Some(player), "the player is where it says");
                 let me = snap.entities[info.index as usize].1;
                 let expected: Vec<ViewEntry> = snap
                     .entities

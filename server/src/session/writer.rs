@@ -168,14 +168,8 @@ impl DeltaWriter {
     /// with what it carries. `None` if the player is not in the snapshot (yet).
     pub fn write(&mut self, snap: &Snapshot) -> Option<Written> {
         SCRATCH.with_borrow_mut(|s| {
-            let last_input_seq =
-                snap.view_for(self.player, self.half_view, &mut s.view, &mut s.indices)?;
+            let of = snap.view_for(self.player, self.half_view, &mut s.view, &mut s.indices)?;
             let baseline = self.baseline_tick.map(|t| (t, self.baseline.view()));
-            let kind = match self.baseline_tick {
-                None => BaselineKind::None,
-                Some(t) if snap.records().base_tick() == Some(t) => BaselineKind::Phase,
-                Some(_) => BaselineKind::Other,
-            };
             let shared = SharedView {
                 records: snap.records(),
                 indices: &s.indices,
@@ -189,12 +183,17 @@ impl DeltaWriter {
                 Some(shared),
             );
             let profile = enc.profile;
+            let kind = match (enc.baseline_age, enc.shared_changes) {
+                (0, _) => BaselineKind::None,
+                (_, true) => BaselineKind::Phase,
+                (_, false) => BaselineKind::Other,
+            };
             s.payload.clear();
             s.payload.extend_from_slice(enc.payload);
             let msg = ServerMessage::Delta(Delta {
                 tick: snap.tick,
                 baseline_age: enc.baseline_age,
-                last_input_seq,
+                last_input_seq: of.last_input_seq,
                 payload: std::mem::take(&mut s.payload),
             });
             s.message.clear();
@@ -208,20 +207,22 @@ impl DeltaWriter {
             }
             s.out.extend_from_slice(&s.message);
             let bytes = s.out.split().freeze();
-            self.keep_baseline(snap, &s.view, &s.indices);
+            let own = of.own.map(|at| (at, s.view[at]));
+            self.keep_baseline(snap, &s.indices, own);
             Some(Written {
                 bytes,
                 profile,
-                last_input_seq,
+                last_input_seq: of.last_input_seq,
                 baseline: kind,
             })
         })
     }
 
-    /// Keeps `view` (cut from `snap` at `indices`) as the baseline, its
-    /// indices in a buffer whose capacity stays close to its length: between
-    /// snapshots a session holds nothing else of its view.
-    fn keep_baseline(&mut self, snap: &Snapshot, view: &[ViewEntry], indices: &[u32]) {
+    /// Keeps the view cut from `snap` at `indices`, with the player's own
+    /// entry `own` (and its place), as the baseline, its indices in a buffer
+    /// whose capacity stays close to its length: between snapshots a session
+    /// holds nothing else of its view.
+    fn keep_baseline(&mut self, snap: &Snapshot, indices: &[u32], own: Option<(usize, ViewEntry)>) {
         let mut kept = match std::mem::replace(&mut self.baseline, Held::Copied(Vec::new())) {
             Held::Picked { indices, .. } => indices,
             Held::Copied(_) => Vec::new(),
@@ -236,10 +237,6 @@ impl DeltaWriter {
             kept.reserve_exact(fit);
         }
         kept.extend_from_slice(indices);
-        let own = view
-            .binary_search_by_key(&self.player, |(id, _)| *id)
-            .ok()
-            .map(|at| (at, view[at]));
         self.baseline = Held::Picked {
             entities: snap.entities.clone(),
             indices: kept,
