@@ -137,6 +137,32 @@ pub struct StepProgress {
     pub rss_bytes: Option<u64>,
 }
 
+impl StepProgress {
+    /// A line with the swarm's counters and none of the hold's figures.
+    fn new(
+        step: usize,
+        bots: usize,
+        phase: StepPhase,
+        elapsed: Duration,
+        hold_seconds: f64,
+        swarm: crate::swarm::Progress,
+    ) -> Self {
+        Self {
+            step,
+            bots,
+            phase,
+            elapsed,
+            hold_seconds,
+            swarm,
+            hold_ack_p99_ms: None,
+            last_ack_p99_ms: None,
+            last_server_cpu_percent: None,
+            tick_p99_ms: None,
+            rss_bytes: None,
+        }
+    }
+}
+
 /// Grows a swarm step by step until a step is not held (or `max` is
 /// reached), and reports. `on_progress` is called about once a second.
 pub async fn run_find_max(
@@ -188,19 +214,14 @@ pub async fn run_find_max(
         let mut ramp_tick = || {
             if meter_due(&meter) {
                 let (snap, swarm) = meter.progress(&stats, Phase::RampUp);
-                on_progress(&StepProgress {
-                    step: i + 1,
-                    bots: goal,
-                    phase: StepPhase::Ramp,
-                    elapsed: ramp_from.elapsed(),
-                    hold_seconds: config.hold_seconds,
+                on_progress(&StepProgress::new(
+                    i + 1,
+                    goal,
+                    StepPhase::Ramp,
+                    ramp_from.elapsed(),
+                    config.hold_seconds,
                     swarm,
-                    hold_ack_p99_ms: None,
-                    last_ack_p99_ms: None,
-                    last_server_cpu_percent: None,
-                    tick_p99_ms: None,
-                    rss_bytes: None,
-                });
+                ));
                 meter.mark(snap);
             }
         };
@@ -223,17 +244,15 @@ pub async fn run_find_max(
                 let p99 = Latency::from_us(&snap.ack_since(&last)).p99;
                 in_a_row = if p99 < limit { in_a_row + 1 } else { 0 };
                 on_progress(&StepProgress {
-                    step: i + 1,
-                    bots: goal,
-                    phase: StepPhase::Settle,
-                    elapsed: settle_from.elapsed(),
-                    hold_seconds: config.hold_seconds,
-                    swarm,
-                    hold_ack_p99_ms: None,
                     last_ack_p99_ms: Some(p99),
-                    last_server_cpu_percent: None,
-                    tick_p99_ms: None,
-                    rss_bytes: None,
+                    ..StepProgress::new(
+                        i + 1,
+                        goal,
+                        StepPhase::Settle,
+                        settle_from.elapsed(),
+                        config.hold_seconds,
+                        swarm,
+                    )
                 });
                 last = snap.clone();
                 meter.mark(snap);
@@ -269,17 +288,19 @@ pub async fn run_find_max(
                         last_server = s;
                     }
                     on_progress(&StepProgress {
-                        step: i + 1,
-                        bots: goal,
-                        phase: StepPhase::Hold,
-                        elapsed: hold_from.elapsed(),
-                        hold_seconds: config.hold_seconds,
-                        swarm,
                         hold_ack_p99_ms: Some(Latency::from_us(&snap.ack_since(&start)).p99),
                         last_ack_p99_ms: Some(last_ack),
                         last_server_cpu_percent: last_cpu,
                         tick_p99_ms: window.as_ref().map(|w| w.tick_ms.p99),
                         rss_bytes: window.as_ref().map(|w| w.rss_bytes),
+                        ..StepProgress::new(
+                            i + 1,
+                            goal,
+                            StepPhase::Hold,
+                            hold_from.elapsed(),
+                            config.hold_seconds,
+                            swarm,
+                        )
                     });
                     meter.mark(snap);
                 }
