@@ -10,7 +10,8 @@
 # settle before its hold (0, the default: the hold starts a second after the
 # last bot connects; see bench/README.md); BOT_THREADS= the bots' threads (2: one per core, so acks are not queued
 # behind one busy thread); SKIP_BUILD=1 skips the build; extra arguments go to
-# `bots` (e.g. --seed 7).
+# `bots` (e.g. --seed 7); SERVER_ARGS= extra flags for the server (e.g.
+# SERVER_ARGS='--phase-align landing').
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -27,7 +28,8 @@ mkdir -p "$RESULTS"
 out=$RESULTS/find-max-$(stamp).json
 
 # --max-players above the largest step keeps every bot in one room.
-start_server --arena-size "$ARENA" --tick-rate 60 --snapshot-rate 20 --max-players 10000
+# shellcheck disable=SC2086 # SERVER_ARGS is split into words on purpose
+start_server --arena-size "$ARENA" --tick-rate 60 --snapshot-rate 20 --max-players 10000 ${SERVER_ARGS:-}
 echo "bench: $(machine); load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 status=0
 "$BIN/bots" --url "$(ws_url)" --find-max --behavior wander \

@@ -9,14 +9,15 @@ use tickwire_protocol::tuning::{DEFAULT_SNAPSHOT_RATE, DEFAULT_TICK_RATE, UNITS_
 /// aims for (see `session::align`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum PhaseAlignment {
-    /// A tick after the one its batches land in: a batch delayed by up to a
-    /// tick is still acknowledged by the same snapshot. Robust when the
-    /// machine is busy; acknowledgements wait about a tick longer.
-    #[default]
+    /// A tick after the one its batches land in, from the start: a batch
+    /// delayed by up to a tick is still acknowledged by the same snapshot,
+    /// and acknowledgements wait about a tick longer than with `Landing`.
     Margin,
     /// The tick its batches land in, falling back to `Margin` for a session
-    /// once one of its batches slips. A tick sooner while the server has
-    /// headroom; near saturation it costs capacity (see bench/README.md).
+    /// once one of its batches slips: acknowledgements a tick sooner. The
+    /// default: players held near saturation are the same as with `Margin`
+    /// within the machine's noise (bench/README.md).
+    #[default]
     Landing,
 }
 
@@ -130,7 +131,7 @@ impl Default for ServerConfig {
             view_height_px: 1300,
             orbs: 300,
             tick_thread_nice: -10,
-            phase_alignment: PhaseAlignment::Margin,
+            phase_alignment: PhaseAlignment::Landing,
             pause_silent_after: Duration::from_secs(3),
             web_root: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/web")),
             room_queue: 8192,

@@ -84,11 +84,10 @@ struct ServeArgs {
           value_parser = clap::value_parser!(i8).range(-20..=19))]
     tick_nice: i8,
     /// Which snapshot phase a client that sends inputs in batches is moved
-    /// to: `margin`, a tick after its batches land (robust on a busy
-    /// machine), or `landing`, the tick they land in (acknowledgements a tick
-    /// sooner while the server has headroom, falling back to margin for a
-    /// client whose batches slip).
-    #[arg(long, value_enum, default_value_t = PhaseAlign::Margin)]
+    /// to: `landing`, the tick they land in (acknowledgements a tick sooner,
+    /// falling back to margin for a client whose batches slip), or `margin`,
+    /// a tick after they land from the start.
+    #[arg(long, value_enum, default_value_t = PhaseAlign::Landing)]
     phase_align: PhaseAlign,
     /// Folder with the built browser demo, served at / (default: target/web in this repository).
     #[arg(long)]

@@ -24,6 +24,7 @@ const SNAPSHOTS_SENT: &str = "tickwire_snapshots_sent_total";
 const PLAYERS: &str = "tickwire_players_connected";
 const DISCONNECTS: &str = "tickwire_disconnects_total";
 const INPUT_LATENCY: &str = "tickwire_input_latency_seconds";
+const PHASE_MOVES: &str = "tickwire_phase_moves_total";
 
 /// Why the server's figures could not be read.
 #[derive(Debug, Error)]
@@ -92,6 +93,9 @@ pub struct ServerSample {
     pub input_applied: Option<Buckets>,
     /// See [`Self::input_applied`].
     pub input_sent: Option<Buckets>,
+    /// Sessions moved to another snapshot phase so far (`None` from a
+    /// server that does not export it, or before any move).
+    pub phase_moves: Option<u64>,
 }
 
 impl ServerSample {
@@ -115,6 +119,10 @@ impl ServerSample {
                 .collect(),
             input_applied: s.histogram_where(INPUT_LATENCY, "part", "applied"),
             input_sent: s.histogram_where(INPUT_LATENCY, "part", "sent"),
+            phase_moves: s
+                .by_label(PHASE_MOVES, "outcome")
+                .get("moved")
+                .map(|&n| n as u64),
         })
     }
 }
@@ -213,6 +221,12 @@ pub struct ServerFigures {
     /// without inputs, or from a server that does not export it).
     #[serde(default)]
     pub server_input_latency_ms: Option<InputLatencyMs>,
+    /// Sessions the server moved to another snapshot phase over the period
+    /// (`null` from a server that does not export it). Many more than
+    /// players joined is a sign of overload: late-read batches look like a
+    /// client out of phase.
+    #[serde(default)]
+    pub server_phase_moves: Option<u64>,
 }
 
 impl ServerFigures {
@@ -244,6 +258,10 @@ impl ServerFigures {
             server_input_latency_ms: LatencyMs::over(&start.input_applied, &end.input_applied)
                 .zip(LatencyMs::over(&start.input_sent, &end.input_sent))
                 .map(|(applied, sent)| InputLatencyMs { applied, sent }),
+            // Counters appear at their first move: none at the start is 0.
+            server_phase_moves: end
+                .phase_moves
+                .map(|n| n.saturating_sub(start.phase_moves.unwrap_or(0))),
         }
     }
 
@@ -285,6 +303,9 @@ impl ServerFigures {
                     l.applied.p50, l.applied.p99, l.sent.p50, l.sent.p99
                 ),
             )?;
+        }
+        if let Some(moves) = self.server_phase_moves {
+            row(f, "server phase moves", format!("{moves}"))?;
         }
         for (reason, n) in &self.server_disconnects {
             row(f, "server disconnects", format!("{n} × {reason}"))?;
@@ -380,6 +401,7 @@ mod tests {
         assert!((f.server_cpu_percent - 50.0).abs() < 1e-9);
         assert_eq!(f.server_disconnects.len(), 1, "only reasons that grew");
         assert_eq!(f.server_disconnects.get("stalled"), Some(&2));
+        assert_eq!(f.server_phase_moves, None, "not exported by this page");
         let json = serde_json::to_value(&f).expect("serializes");
         for key in [
             "tick_ms",
@@ -390,6 +412,30 @@ mod tests {
         ] {
             assert!(json.get(key).is_some(), "missing {key}");
         }
+    }
+
+    #[test]
+    fn phase_moves_are_counted_over_the_period_from_their_first_appearance() {
+        let t0 = Instant::now();
+        let base = page([1, 1, 1], 0, 1.0, 1, 0);
+        let with_moves = |moved: u64| {
+            format!(
+                "{base}tickwire_phase_moves_total{{outcome=\"full\"}} 7\n\
+                 tickwire_phase_moves_total{{outcome=\"moved\"}} {moved}\n"
+            )
+        };
+        let none_yet = sample(t0, &base);
+        let some = sample(t0, &with_moves(40));
+        let more = sample(t0, &with_moves(65));
+        let moves =
+            |a: &ServerSample, b: &ServerSample| ServerFigures::between(a, b).server_phase_moves;
+        assert_eq!(moves(&some, &more), Some(25), "only `moved` counts");
+        assert_eq!(
+            moves(&none_yet, &some),
+            Some(40),
+            "no counter yet reads as 0"
+        );
+        assert_eq!(moves(&none_yet, &none_yet), None);
     }
 
     #[test]

@@ -5,12 +5,13 @@
 //! the session's phase at or after `t`: its lateness is how many ticks that
 //! is. Two ways to aim (`ServerConfig::phase_alignment`):
 //!
-//! - **Margin** (the default): a session whose batches keep waiting more than
-//!   a tick moves to the phase a tick after they land, so that a batch
-//!   delayed by up to a tick is still acknowledged by the same snapshot;
-//!   lateness 0 and 1 are left alone. Robust on a busy machine.
-//! - **Landing**: as described next, a tick sooner while the server has
-//!   headroom, but near saturation it held fewer players (bench/README.md).
+//! - **Landing** (the default): as described next, acknowledgements a tick
+//!   sooner; near saturation it holds as many players as Margin within the
+//!   machine's noise (bench/README.md).
+//! - **Margin**: a session whose batches keep waiting more than a tick moves
+//!   to the phase a tick after they land, so that a batch delayed by up to a
+//!   tick is still acknowledged by the same snapshot; lateness 0 and 1 are
+//!   left alone.
 //!
 //! With Landing a session first aims at lateness 0: while its batches keep waiting, it
 //! moves to the phase they land in, so that the snapshot of the very tick
