@@ -250,7 +250,10 @@ impl Link {
             tick_rate: 0,
             ticks_origin: Duration::ZERO,
             ticks_done: 0,
-            unacked: VecDeque::with_capacity(MAX_UNACKED),
+            // Grown as needed (a few dozen at most while connected): a ring of
+            // MAX_UNACKED would cycle through 6 KiB per bot, in the cache the
+            // server shares.
+            unacked: VecDeque::new(),
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The CPU time of this process (the bots'), to report next to the
-//! server's: on one machine the two share the cores.
+//! The CPU time and resident memory of this process (the bots'), to report
+//! next to the server's: on one machine the two share the cores and the cache.
 
 use std::time::Instant;
 
@@ -10,6 +10,19 @@ const USER_HZ: f64 = 100.0;
 pub fn cpu_seconds() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     parse_stat(&stat)
+}
+
+/// Resident memory of this process, bytes; `None` off Linux.
+pub fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    parse_vm_rss(&status)
+}
+
+/// The `VmRSS:` line of a `/proc/<pid>/status`, bytes.
+fn parse_vm_rss(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// utime + stime of a `/proc/<pid>/stat` line, seconds.
@@ -57,6 +70,17 @@ mod tests {
         let line = "42 (bots (x) y) S 1 42 42 0 -1 4194304 100 0 0 0 250 50 0 0 20 0 3 0";
         assert_eq!(parse_stat(line), Some(3.0));
         assert_eq!(parse_stat("42 (bots) S 1"), None);
+    }
+
+    #[test]
+    fn reads_vm_rss_in_kib() {
+        let status = "Name:\tbots\nVmPeak:\t  900 kB\nVmRSS:\t   70312 kB\nThreads:\t3\n";
+        assert_eq!(parse_vm_rss(status), Some(70_312 * 1024));
+        assert_eq!(parse_vm_rss("Name:\tbots\n"), None);
+        assert!(
+            resident_bytes().is_some_and(|b| b > 0),
+            "this process has memory"
+        );
     }
 
     #[test]

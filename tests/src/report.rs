@@ -115,6 +115,10 @@ pub struct Report {
     /// period, µs: the bots' cost per bot-snapshot, comparable across bot counts.
     #[serde(default)]
     pub bots_cpu_us_per_snapshot: Option<f64>,
+    /// Resident memory of the bots' own process at the end of the steady
+    /// period, bytes (`null` where it cannot be read).
+    #[serde(default)]
+    pub bots_rss_bytes: Option<u64>,
     /// The server's own figures over the steady period, from its `/metrics`
     /// (absent when they could not be read).
     #[serde(flatten)]
@@ -205,6 +209,7 @@ impl Report {
             resumes_refused: last.counts.resumes_refused,
             bots_cpu_percent: None,
             bots_cpu_us_per_snapshot: None,
+            bots_rss_bytes: None,
             server: None,
             stalled: None,
         }
@@ -297,6 +302,13 @@ impl fmt::Display for Report {
             )?,
             (Some(cpu), None) => row(f, "bots' own CPU", format!("{cpu:.0}% of a core"))?,
             _ => {}
+        }
+        if let Some(rss) = self.bots_rss_bytes {
+            row(
+                f,
+                "bots' own memory (RSS)",
+                format!("{:.1} MiB", rss as f64 / (1024.0 * 1024.0)),
+            )?;
         }
         match &self.server {
             Some(server) => server.write_rows(f)?,

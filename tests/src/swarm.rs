@@ -356,6 +356,7 @@ pub async fn run_swarm(
     let steady_end = stats.snapshot();
     let steady_seconds = steady_from.elapsed().as_secs_f64();
     let bots_cpu_percent = own_cpu.percent_since();
+    let bots_rss_bytes = crate::own_cpu::resident_bytes();
     let server_end = match server_start {
         Some(_) => sample_or_warn(&probe).await,
         None => None,
@@ -377,6 +378,7 @@ pub async fn run_swarm(
         bots_cpu_percent,
         steady_end.counts_since(&steady_start).snapshots,
     );
+    report.bots_rss_bytes = bots_rss_bytes;
     report.server = server_start
         .zip(server_end)
         .map(|(a, b)| ServerFigures::between(&a, &b));

@@ -319,6 +319,7 @@ pub async fn run_find_max(
             stats.tick_rate(),
         );
         result.bots_cpu_percent = bots_cpu_percent;
+        result.bots_rss_bytes = crate::own_cpu::resident_bytes();
         result.settle_seconds = settle_seconds;
         result.settled = settled;
         let held = result.held;
@@ -420,6 +421,7 @@ fn step_result(
         bytes_per_record: bots.bytes_per_record,
         ack_latency_ms: bots.ack_latency_ms,
         bots_cpu_percent: None,
+        bots_rss_bytes: None,
         settle_seconds: None,
         settled: None,
         server,

@@ -49,6 +49,9 @@ pub struct StepResult {
     pub ack_latency_ms: Latency,
     /// CPU the bots' own process used over the hold, percent of one core.
     pub bots_cpu_percent: Option<f64>,
+    /// Resident memory of the bots' own process at the end of the hold, bytes.
+    #[serde(default)]
+    pub bots_rss_bytes: Option<u64>,
     /// With `settle_seconds`: how long the step waited for the bots' ack p99
     /// to settle before the hold, seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -158,7 +161,7 @@ impl fmt::Display for FindMaxReport {
         }
         writeln!(
             f,
-            "  {:>6} {:>4} {:>6} {:>5} {:>6} {:>8} {:>8} {:>8} {:>8} {:>8} {:>5} {:>7} {:>6} {:>9} {:>7} {:>7} {:>6}",
+            "  {:>6} {:>4} {:>6} {:>5} {:>6} {:>8} {:>8} {:>8} {:>8} {:>8} {:>5} {:>7} {:>6} {:>9} {:>7} {:>7} {:>6} {:>8} {:>6}",
             "bots",
             "held",
             "conn",
@@ -175,13 +178,15 @@ impl fmt::Display for FindMaxReport {
             "µs/snap",
             "B/upd",
             "B/rec",
-            "bots %"
+            "bots %",
+            "bots MiB",
+            "moves"
         )?;
         for s in &self.steps {
             let t = &s.server.tick_ms;
             writeln!(
                 f,
-                "  {:>6} {:>4} {:>6} {:>5} {:>6} {:>8.1} {:>8.1} {:>8.2} {:>8.2} {:>8.2} {:>5} {:>7.1} {:>6.0} {:>9} {:>7.2} {:>7.2} {:>6}",
+                "  {:>6} {:>4} {:>6} {:>5} {:>6} {:>8.1} {:>8.1} {:>8.2} {:>8.2} {:>8.2} {:>5} {:>7.1} {:>6.0} {:>9} {:>7.2} {:>7.2} {:>6} {:>8} {:>6}",
                 s.bots,
                 if s.held { "yes" } else { "NO" },
                 s.connected_at_end,
@@ -202,6 +207,13 @@ impl fmt::Display for FindMaxReport {
                 s.bytes_per_record,
                 s.bots_cpu_percent
                     .map_or_else(|| "n/a".to_owned(), |p| format!("{p:.0}")),
+                s.bots_rss_bytes.map_or_else(
+                    || "n/a".to_owned(),
+                    |b| format!("{:.1}", b as f64 / (1024.0 * 1024.0))
+                ),
+                s.server
+                    .server_phase_moves
+                    .map_or_else(|| "n/a".to_owned(), |n| n.to_string()),
             )?;
         }
         if !self.memory_before.is_empty() {
