@@ -1,8 +1,8 @@
 //! Snapshot phases: a client whose input batches keep waiting for their
-//! acknowledgement is moved to a phase that acknowledges them sooner (by
-//! default the one a tick after they land, at most once; with
-//! `PhaseAlignment::Landing` the one they land in, and once more after a
-//! slip), and keeps applying every delta across the moves.
+//! acknowledgement is moved to a phase that acknowledges them sooner (with
+//! `PhaseAlignment::Landing`, the default, the one they land in, and once
+//! more after a slip; with `PhaseAlignment::Margin` the one a tick after
+//! they land, at most once), and keeps applying every delta across the moves.
 
 mod common;
 
