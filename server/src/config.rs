@@ -6,8 +6,8 @@ use std::time::Duration;
 use tickwire_protocol::tuning::{DEFAULT_SNAPSHOT_RATE, DEFAULT_TICK_RATE, UNITS_PER_PIXEL};
 
 /// Which snapshot phase a session whose client sends its inputs in batches
-/// aims for (see `session::align`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// aims for (see `session::align`). Also the server's `--phase-align`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum PhaseAlignment {
     /// A tick after the one its batches land in, from the start: a batch
     /// delayed by up to a tick is still acknowledged by the same snapshot,

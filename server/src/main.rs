@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
+use tickwire_server::config::PhaseAlignment;
 use tickwire_server::{ServerConfig, auth};
 use tracing_subscriber::EnvFilter;
 
@@ -87,8 +88,8 @@ struct ServeArgs {
     /// to: `landing`, the tick they land in (acknowledgements a tick sooner,
     /// falling back to margin for a client whose batches slip), or `margin`,
     /// a tick after they land from the start.
-    #[arg(long, value_enum, default_value_t = PhaseAlign::Landing)]
-    phase_align: PhaseAlign,
+    #[arg(long, value_enum, default_value_t = PhaseAlignment::Landing)]
+    phase_align: PhaseAlignment,
     /// Folder with the built browser demo, served at / (default: target/web in this repository).
     #[arg(long)]
     web_root: Option<PathBuf>,
@@ -159,10 +160,7 @@ impl ServeArgs {
             view_height_px: self.view_height,
             orbs: self.orbs,
             tick_thread_nice: self.tick_nice,
-            phase_alignment: match self.phase_align {
-                PhaseAlign::Margin => tickwire_server::config::PhaseAlignment::Margin,
-                PhaseAlign::Landing => tickwire_server::config::PhaseAlignment::Landing,
-            },
+            phase_alignment: self.phase_align,
             pause_silent_after: secs(self.pause_silent_secs),
             web_root: self.web_root.clone().unwrap_or(defaults.web_root.clone()),
             token_secret: self.token_secret.as_ref().map(|s| Arc::from(s.as_bytes())),
@@ -180,13 +178,6 @@ impl ServeArgs {
             ..defaults
         }
     }
-}
-
-/// `--phase-align`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum PhaseAlign {
-    Margin,
-    Landing,
 }
 
 #[tokio::main]
