@@ -10,6 +10,11 @@ use crate::behavior::Behavior;
 use crate::server_metrics::ServerFigures;
 use crate::stats::StatsSnapshot;
 
+/// `bytes` in MiB, for the tables people read.
+pub fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
 /// Latency percentiles, ms.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Latency {
@@ -304,11 +309,7 @@ impl fmt::Display for Report {
             _ => {}
         }
         if let Some(rss) = self.bots_rss_bytes {
-            row(
-                f,
-                "bots' own memory (RSS)",
-                format!("{:.1} MiB", rss as f64 / (1024.0 * 1024.0)),
-            )?;
+            row(f, "bots' own memory (RSS)", format!("{:.1} MiB", mib(rss)))?;
         }
         match &self.server {
             Some(server) => server.write_rows(f)?,

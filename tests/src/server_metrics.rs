@@ -281,7 +281,7 @@ impl ServerFigures {
         row(
             f,
             "server memory (RSS)",
-            format!("{:.1} MiB", self.rss_bytes as f64 / (1024.0 * 1024.0)),
+            format!("{:.1} MiB", crate::report::mib(self.rss_bytes)),
         )?;
         let per_snapshot = self
             .server_cpu_us_per_player_snapshot

@@ -24,6 +24,7 @@ use crate::behavior::{Behavior, Mind, inputs_due};
 use crate::bot::BotConfig;
 use crate::connection::Connection;
 use crate::error::BotError;
+use crate::report::mib;
 use crate::scrape::{self, ScrapeError};
 use crate::target::Target;
 
@@ -177,7 +178,6 @@ impl SoakReport {
 
 impl fmt::Display for SoakReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
         let verdict = |ok: bool| if ok { "ok" } else { "LEAK" };
         writeln!(f, "soak against {}", self.url)?;
         writeln!(f, "  {:<28} {:.1} s", "bots ran for", self.run_seconds)?;

@@ -288,7 +288,7 @@ fn print_step_progress(p: &StepProgress) {
         line += &format!(" | tick p99 {tick:>5.2} ms");
     }
     if let Some(rss) = p.rss_bytes {
-        line += &format!(" | rss {:>6.1} MiB", rss as f64 / (1024.0 * 1024.0));
+        line += &format!(" | rss {:>6.1} MiB", tickwire_tests::report::mib(rss));
     }
     line += &format!(" | errors {}", s.errors);
     eprintln!("{line}");

@@ -9,7 +9,7 @@ use super::SETTLED_INTERVALS;
 use super::judge::HeldLimits;
 use crate::behavior::Behavior;
 use crate::memory_probe::{MemoryLatency, describe};
-use crate::report::Latency;
+use crate::report::{Latency, mib};
 use crate::server_metrics::ServerFigures;
 
 /// One step's result.
@@ -198,7 +198,7 @@ impl fmt::Display for FindMaxReport {
                 t.p99,
                 t.max,
                 s.server.tick_overruns,
-                s.server.rss_bytes as f64 / (1024.0 * 1024.0),
+                mib(s.server.rss_bytes),
                 s.server.server_cpu_percent,
                 s.server
                     .server_cpu_us_per_player_snapshot
@@ -207,10 +207,8 @@ impl fmt::Display for FindMaxReport {
                 s.bytes_per_record,
                 s.bots_cpu_percent
                     .map_or_else(|| "n/a".to_owned(), |p| format!("{p:.0}")),
-                s.bots_rss_bytes.map_or_else(
-                    || "n/a".to_owned(),
-                    |b| format!("{:.1}", b as f64 / (1024.0 * 1024.0))
-                ),
+                s.bots_rss_bytes
+                    .map_or_else(|| "n/a".to_owned(), |b| format!("{:.1}", mib(b))),
                 s.server
                     .server_phase_moves
                     .map_or_else(|| "n/a".to_owned(), |n| n.to_string()),
